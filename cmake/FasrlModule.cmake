@@ -1,0 +1,45 @@
+# fasrl_module(<name> SOURCES ... DEPS ... [TORCH])
+#
+# One static library per module, named fasrl_<name>. DEPS lists the fasrl
+# modules it may use; the allowed arrows of DESIGN.md section 2 are checked
+# here so a forbidden include fails at configure time, not in review.
+set(FASRL_ALLOWED_core    "")
+set(FASRL_ALLOWED_proto   "")
+set(FASRL_ALLOWED_comm    "core;proto")
+set(FASRL_ALLOWED_data    "core;proto")
+set(FASRL_ALLOWED_models  "core;proto")
+set(FASRL_ALLOWED_eval    "core;proto")
+set(FASRL_ALLOWED_trainer "core;proto;comm;data;models;eval")
+set(FASRL_ALLOWED_rollout "core;proto;comm;data;models")
+set(FASRL_ALLOWED_launch  "core;proto;comm;data;models;eval;trainer;rollout")
+
+function(fasrl_module name)
+  cmake_parse_arguments(M "TORCH" "" "SOURCES;DEPS;LIBS" ${ARGN})
+  foreach(dep IN LISTS M_DEPS)
+    if(NOT dep IN_LIST FASRL_ALLOWED_${name})
+      message(FATAL_ERROR "fasrl: module '${name}' may not depend on '${dep}' (DESIGN.md section 2)")
+    endif()
+  endforeach()
+  add_library(fasrl_${name} STATIC ${M_SOURCES})
+  target_include_directories(fasrl_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  list(TRANSFORM M_DEPS PREPEND fasrl_)
+  target_link_libraries(fasrl_${name} PUBLIC ${M_DEPS} ${M_LIBS})
+  if(M_TORCH)
+    fasrl_use_torch(fasrl_${name})
+  endif()
+endfunction()
+
+# Links torch and reuses one precompiled header of it, so each translation
+# unit does not reparse ~200k lines of ATen.
+function(fasrl_use_torch target)
+  target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
+  target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-sign-compare)
+  if(FASRL_USE_PCH)
+    if(NOT TARGET fasrl_torch_pch)
+      add_library(fasrl_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
+      target_link_libraries(fasrl_torch_pch PUBLIC ${TORCH_LIBRARIES})
+      target_precompile_headers(fasrl_torch_pch PUBLIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.h)
+    endif()
+    target_precompile_headers(${target} REUSE_FROM fasrl_torch_pch)
+  endif()
+endfunction()

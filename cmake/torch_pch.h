@@ -1,0 +1,3 @@
+// The torch headers every torch-using translation unit shares (precompiled once).
+#pragma once
+#include <torch/torch.h>

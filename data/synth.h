@@ -1,0 +1,16 @@
+// `fasrl data synth`: writes a complete synthetic dataset directory (shards +
+// manifest with hashes and standard protocols). Deterministic in the config.
+#pragma once
+#include "proto/config.pb.h"
+
+namespace fasrl::data {
+
+struct SynthSummary {
+  int64_t samples = 0;
+  int shards = 0;
+  double seconds = 0;
+};
+
+SynthSummary synthesize_dataset(const fasrl::proto::SynthConfig& config);
+
+}  // namespace fasrl::data

@@ -1,0 +1,23 @@
+// Argument handling shared by the fasrl subcommands: flags (--name value or
+// --switch) and positional words, with k.sub=value config overrides kept apart.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fasrl::launch {
+
+struct Args {
+  std::map<std::string, std::string> flags;  // "--out x" -> flags["out"] = "x"; "--deep" -> "true"
+  std::vector<std::string> overrides;         // "a.b=c"
+  std::vector<std::string> positional;
+
+  bool has(const std::string& flag) const { return flags.count(flag) > 0; }
+  std::string get(const std::string& flag, const std::string& fallback = "") const;
+  int get_int(const std::string& flag, int fallback) const;  // error names the flag
+};
+
+// `switches` lists flags that take no value.
+Args parse_args(const std::vector<std::string>& argv, const std::vector<std::string>& switches);
+
+}  // namespace fasrl::launch
