@@ -1,0 +1,80 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/io.h"
+#include "core/yaml_proto.h"
+#include "proto/config.pb.h"
+#include "test_util.h"
+
+using fasrl::proto::JobConfig;
+using fasrl::testing::expect_error;
+
+TEST(Config, YamlFillsNestedKeysAndSchemaDefaultsStay) {
+  JobConfig c;
+  fasrl::parse_yaml_config("data:\n  batch_size: 7\n  modalities: [rgb, ir]\n  augment: {hflip: false}\nrun: {seed: 99}\n",
+                           "a.yaml", {}, &c);
+  EXPECT_EQ(c.data().batch_size(), 7);
+  ASSERT_EQ(c.data().modalities_size(), 2);
+  EXPECT_EQ(c.data().modalities(1), "ir");
+  EXPECT_FALSE(c.data().augment().hflip());
+  EXPECT_EQ(c.run().seed(), 99u);
+  EXPECT_EQ(c.data().workers(), 2);  // schema default
+  EXPECT_FALSE(c.data().has_workers());
+  fasrl::fill_defaults(&c);
+  EXPECT_TRUE(c.data().has_workers());
+  EXPECT_NE(fasrl::message_to_json(c).find("\"workers\": 2"), std::string::npos);
+}
+
+TEST(Config, OverridesApplyInOrderAndCreateSections) {
+  JobConfig c;
+  fasrl::parse_yaml_config("data: {batch_size: 7}\n", "a.yaml",
+                           {"data.batch_size=9", "synth.image_size=48", "data.modalities=[depth]", "run.dir=out/x"}, &c);
+  EXPECT_EQ(c.data().batch_size(), 9);
+  EXPECT_EQ(c.synth().image_size(), 48);
+  EXPECT_EQ(c.data().modalities(0), "depth");
+  EXPECT_EQ(c.run().dir(), "out/x");
+}
+
+TEST(Config, UnknownKeyNamesKeyAndFile) {
+  JobConfig c;
+  expect_error([&] { fasrl::parse_yaml_config("data:\n  batchsize: 3\n", "cfg/x.yaml", {}, &c); },
+               {"cfg/x.yaml", "data.batchsize", "unknown key", "batch_size"});
+  expect_error([&] { fasrl::parse_yaml_config("", "x.yaml", {"data.batchsize=3"}, &c); },
+               {"override 'data.batchsize=3'", "data.batchsize"});
+  expect_error([&] { fasrl::parse_yaml_config("", "x.yaml", {"data.batch_size.x=3"}, &c); }, {"not a section"});
+}
+
+TEST(Config, WrongTypeNamesKeyAndFile) {
+  JobConfig c;
+  expect_error([&] { fasrl::parse_yaml_config("data:\n  batch_size: many\n", "b.yaml", {}, &c); },
+               {"b.yaml", "data.batch_size", "expected an integer", "many"});
+  expect_error([&] { fasrl::parse_yaml_config("data:\n  shuffle: maybe\n", "b.yaml", {}, &c); },
+               {"data.shuffle", "true or false"});
+  expect_error([&] { fasrl::parse_yaml_config("run:\n  seed: -1\n", "b.yaml", {}, &c); }, {"run.seed", "non-negative"});
+  expect_error([&] { fasrl::parse_yaml_config("data: 3\n", "b.yaml", {}, &c); }, {"b.yaml", "'data'", "mapping"});
+  expect_error([&] { fasrl::parse_yaml_config("data:\n  modalities: rgb\n", "b.yaml", {}, &c); },
+               {"data.modalities", "expected a list"});
+  expect_error([&] { fasrl::parse_yaml_config("", "b.yaml", {"data.augment.contrast=high"}, &c); },
+               {"override", "data.augment.contrast", "expected a number"});
+  expect_error([&] { fasrl::parse_yaml_config("data: {batch_size: 99999999999}\n", "b.yaml", {}, &c); },
+               {"data.batch_size"});
+}
+
+TEST(Config, MissingFileAndSyntaxErrorAreNamed) {
+  JobConfig c;
+  expect_error([&] { fasrl::load_yaml_config("/nonexistent/q.yaml", {}, &c); }, {"/nonexistent/q.yaml", "does not exist"});
+  expect_error([&] { fasrl::parse_yaml_config("data:\n  batch_size: [1,\n", "s.yaml", {}, &c); }, {"s.yaml:", "YAML syntax error"});
+  fasrl::testing::TempDir dir;
+  const std::string path = dir.sub("ok.yaml");
+  fasrl::atomic_write_file(path, "synth:\n  num_subjects: 5\n");
+  fasrl::load_yaml_config(path, {}, &c);
+  EXPECT_EQ(c.synth().num_subjects(), 5);
+}
+
+TEST(Config, ShippedConfigsParse) {
+  for (const char* name : {"quickstart.yaml", "tiny_loader.yaml"}) {
+    JobConfig c;
+    EXPECT_NO_THROW(fasrl::load_yaml_config(std::string(FASRL_SOURCE_DIR) + "/configs/" + name, {}, &c)) << name;
+  }
+}
