@@ -18,6 +18,8 @@
 #include "data/loader.h"
 #include "data/pack.h"
 #include "data/synth.h"
+#include "eval/fas_metrics.h"
+#include "eval/score_file.h"
 #include "launch/cli.h"
 #include "launch/runtime.h"
 #include "proto/config.pb.h"
@@ -37,6 +39,9 @@ commands:
   data verify  DIR [--deep]                   check manifest, sizes, SHA-256, schema (--deep: decode all)
   data iterate [--config F] [--batches N] [data.k=v ...]
                                               run the distributed loader, report samples/s
+  eval scores  --dev F --test F [--out report.json]
+                                              FAS metrics from score CSVs (score,is_attack,attack_type);
+                                              threshold from dev's EER point, applied to test
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
   version                                     build information
   help                                        this text
@@ -133,6 +138,15 @@ int cmd_iterate(const Args& args) {
   return 0;
 }
 
+int cmd_eval_scores(const Args& args) {
+  if (!args.has("dev") || !args.has("test")) raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
+  const auto report = eval::evaluate(eval::read_score_file(args.get("dev")), eval::read_score_file(args.get("test")));
+  const std::string json = eval::report_to_json(report, data::default_fine_labels());
+  if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
+  std::cout << json << "\n";
+  return 0;
+}
+
 int cmd_config_show(const Args& args) {
   std::cout << message_to_json(load_job_config(args)) << "\n";
   return 0;
@@ -165,6 +179,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, Command> commands = {
       {"data synth", cmd_synth},   {"data pack", cmd_pack},       {"data inspect", cmd_inspect},
       {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
+      {"eval scores", cmd_eval_scores},
       {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;

@@ -13,6 +13,7 @@ PACKAGES=(
   libgoogle-glog-dev libgtest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
   libpng-dev libjpeg62-turbo-dev                      # `fasrl data pack`
   python3 python3-h5py python3-numpy python3-pil      # reference tests and benchmarks
+  python3-sklearn python3-torch
 )
 
 missing=()

@@ -1,0 +1,13 @@
+// Score files: CSV "score,is_attack,attack_type" with a header, one sample a
+// line — what `fasrl eval scores` reads, so scores from any model can be
+// evaluated with the same metric code. Errors name the file and line.
+#pragma once
+#include <string>
+
+#include "eval/fas_metrics.h"
+
+namespace fasrl::eval {
+
+ScoredSamples read_score_file(const std::string& path);
+
+}  // namespace fasrl::eval
