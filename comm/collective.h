@@ -1,0 +1,43 @@
+// One collective interface for the gradient data plane; a file per backend
+// (mpi_collective.cpp: CPU tensors over MPI; nccl_collective.cpp: CUDA tensors
+// over NCCL, compiled when NCCL is found). comm sees flat tensors, never a model.
+//
+// Every call is collective: all ranks of the communicator must make the same
+// calls in the same order with tensors of the same shape and dtype. A call
+// that does not complete within the configured timeout throws a fasrl::Error
+// (the caller ends the job with comm::abort_job).
+#pragma once
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "proto/config.pb.h"
+
+namespace fasrl::comm {
+
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual std::string backend() const = 0;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // True if this backend can reduce `tensor` where it lives (CPU vs CUDA).
+  virtual bool supports(const torch::Tensor& tensor) const = 0;
+  // In-place elementwise sum over ranks of a contiguous tensor.
+  virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
+  // In-place: every rank receives root's tensor.
+  virtual void broadcast(torch::Tensor& tensor, int root) = 0;
+};
+
+// MPI backend over `comm` (CPU tensors: float32/64, int32/64, uint8; bf16 and
+// half are reduced in float32).
+std::unique_ptr<Collective> make_mpi_collective(MPI_Comm comm, const proto::CommConfig& config);
+
+// NCCL backend; the NCCL unique id is bootstrapped over `comm` (MPI).
+// Throws if fasrl was built without NCCL or no CUDA device is visible.
+std::unique_ptr<Collective> make_nccl_collective(MPI_Comm comm, const proto::CommConfig& config, int device);
+bool nccl_compiled();
+
+}  // namespace fasrl::comm

@@ -1,0 +1,20 @@
+// Bounded waiting on MPI requests, so a hung or dead peer ends the job with a
+// message instead of blocking every rank forever.
+#pragma once
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace fasrl::comm {
+
+// Polls `request` until it completes. Past timeout_s (> 0) it throws a
+// fasrl::Error built from `what`. timeout_s <= 0 waits forever.
+void wait_bounded(MPI_Request* request, double timeout_s, const std::string& what);
+
+// Sequence point: every rank of `comm` reports `seq` to rank 0; rank 0 waits
+// at most timeout_s and, if some ranks never arrive, throws an Error naming
+// them. Other ranks return at once (their send is small and eager).
+void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::string& what);
+
+}  // namespace fasrl::comm

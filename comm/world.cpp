@@ -1,0 +1,66 @@
+#include "comm/world.h"
+
+#include <glog/logging.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "core/error.h"
+
+namespace fasrl::comm {
+namespace {
+World g_world;
+bool g_initialised = false;
+}  // namespace
+
+const World& init_world(int* argc, char*** argv) {
+  if (g_initialised) return g_world;
+  int already = 0;
+  MPI_Initialized(&already);
+  if (!already) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  }
+  // Errors come back as codes we turn into messages, not silent aborts.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
+  set_process_rank(g_world.rank);
+  g_initialised = true;
+  return g_world;
+}
+
+bool world_initialised() { return g_initialised; }
+
+void finalize_world() {
+  if (!g_initialised) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+  g_initialised = false;
+}
+
+void abort_job(const std::string& reason, int exit_code) {
+  const std::string prefix = "[rank " + std::to_string(g_initialised ? g_world.rank : 0) + "] ";
+  // fasrl::Error messages already carry the rank prefix; do not repeat it.
+  const std::string body = reason.rfind(prefix, 0) == 0 ? reason.substr(prefix.size()) : reason;
+  std::cerr << prefix << "fatal: " << body << std::endl;
+  if (g_initialised && g_world.size > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
+}
+
+RoleSplit split_roles(const World& world, int num_learners) {
+  if (num_learners < 1 || num_learners > world.size)
+    raise(ErrorKind::kConfig, "cannot split ", world.size, " ranks into ", num_learners,
+          " learners and the rest rollout workers: need 1 <= learners <= ranks");
+  RoleSplit s;
+  s.num_learners = num_learners;
+  s.num_rollout = world.size - num_learners;
+  s.role = world.rank < num_learners ? Role::kLearner : Role::kRollout;
+  MPI_Comm_split(world.comm, s.role == Role::kLearner ? 0 : 1, world.rank, &s.role_comm);
+  MPI_Comm_rank(s.role_comm, &s.role_rank);
+  MPI_Comm_size(s.role_comm, &s.role_size);
+  return s;
+}
+
+}  // namespace fasrl::comm

@@ -1,0 +1,39 @@
+// The MPI world: initialisation, the learner/rollout role split, and ending
+// the whole job when one rank fails. MPI is the control plane everywhere.
+#pragma once
+#include <mpi.h>
+
+#include <string>
+
+namespace fasrl::comm {
+
+struct World {
+  int rank = 0;
+  int size = 1;
+  MPI_Comm comm = MPI_COMM_WORLD;
+};
+
+// Initialises MPI once (MPI_THREAD_FUNNELED: only the main thread calls MPI;
+// loader workers never do) and records the rank for error messages.
+const World& init_world(int* argc, char*** argv);
+bool world_initialised();
+void finalize_world();
+
+// Logs "[rank R] fatal: <reason>" and ends every rank (MPI_Abort), so a failed
+// rank never leaves its peers waiting. Safe to call before MPI is up.
+[[noreturn]] void abort_job(const std::string& reason, int exit_code = 1);
+
+enum class Role { kLearner, kRollout };
+
+struct RoleSplit {
+  Role role = Role::kLearner;
+  MPI_Comm role_comm = MPI_COMM_NULL;  // the ranks of my role
+  int role_rank = 0, role_size = 1;
+  int num_learners = 1, num_rollout = 0;
+};
+
+// Ranks 0..L-1 learn, L..W-1 roll out. Errors (on every rank, same text) when
+// the split is impossible.
+RoleSplit split_roles(const World& world, int num_learners);
+
+}  // namespace fasrl::comm
