@@ -131,7 +131,7 @@ Batch Loader::build(const Task& task, const std::vector<int64_t>& order) const {
 }
 
 void Loader::worker_loop() {
-  torch::InferenceMode guard;  // batches are inputs: no autograd bookkeeping
+  torch::NoGradGuard guard;  // batches are inputs (not inference tensors: trainers save them for backward)
   while (true) {
     Task task;
     std::shared_ptr<const std::vector<int64_t>> order;

@@ -288,7 +288,7 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
           if (r >= 1.0f) continue;
           float* c = p.px(x, y);
           const float* d = donor.px(x, y);
-          const float seam = std::abs(std::sqrt(r) - 0.96f) < 0.04f ? 0.82f : 1.0f;
+          const float seam = std::abs(std::sqrt(r) - 0.94f) < 0.06f ? 0.7f : 1.0f;
           for (int k = 0; k < 3; ++k) c[k] = d[k] * seam;
         }
       out.cues["rgb"] = {"blending_seam", "skin_tone_mismatch"};
@@ -296,7 +296,7 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
     }
     case kReenactment: {  // mouth/eye region resampled through a smooth warp, then blurred
       std::vector<float> src = p.rgb;
-      const float amp = static_cast<float>(rng.uniform(0.04, 0.07)) * s, wl = static_cast<float>(rng.uniform(0.2, 0.35)) * s;
+      const float amp = static_cast<float>(rng.uniform(0.07, 0.11)) * s, wl = static_cast<float>(rng.uniform(0.2, 0.35)) * s;
       auto region = [&](int x, int y) { return inside(x, y, 0.8f, 0.55f, 0.3f) < 1.0f; };
       for (int y = 0; y < s; ++y)
         for (int x = 0; x < s; ++x) {
@@ -311,7 +311,7 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
     }
     case kGan: {  // generator output: smooth texture with a period-2 upsampling checkerboard
       blur_rgb(p, [](int, int) { return true; });
-      const float amp = static_cast<float>(rng.uniform(6, 9));
+      const float amp = static_cast<float>(rng.uniform(10, 14));
       for (int y = 0; y < s; ++y)
         for (int x = 0; x < s; ++x) {
           float* c = p.px(x, y);
@@ -322,7 +322,7 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
       break;
     }
     case kAdversarial: {  // +-eps structured perturbation
-      const float eps = static_cast<float>(rng.uniform(5, 8));
+      const float eps = static_cast<float>(rng.uniform(9, 13));
       const float p1 = static_cast<float>(rng.uniform(0, 6.28)), p2 = static_cast<float>(rng.uniform(0, 6.28));
       for (int y = 0; y < s; ++y)
         for (int x = 0; x < s; ++x) {

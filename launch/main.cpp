@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 
+#include "comm/world.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/timer.h"
@@ -23,6 +24,8 @@
 #include "launch/cli.h"
 #include "launch/runtime.h"
 #include "proto/config.pb.h"
+#include "trainer/checkpoint.h"
+#include "trainer/moae_cr_trainer.h"
 
 namespace fasrl::launch {
 namespace {
@@ -32,6 +35,9 @@ const char* kUsage = R"(fasrl — distributed training for unified face-attack d
 usage: fasrl <command> [options] [key.sub=value ...]
 
 commands:
+  train        --config F [k=v ...]           train (train.algorithm: moae_cr) on every rank of the job;
+                                              resumes from run.dir/checkpoints/latest
+  eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test)
   data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
   data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S]
                                               build shards from PNG/JPEG files listed in a CSV
@@ -147,6 +153,64 @@ int cmd_eval_scores(const Args& args) {
   return 0;
 }
 
+int* g_argc = nullptr;
+char*** g_argv = nullptr;
+
+int cmd_train(const Args& args) {
+  const comm::World& world = comm::init_world(g_argc, g_argv);
+  const proto::JobConfig config = load_job_config(args);
+  const int threads = configure_threads(config.run());
+  if (config.train().algorithm() != "moae_cr")
+    raise(ErrorKind::kConfig, "train.algorithm: '", config.train().algorithm(), "' is not available (moae_cr)");
+  if (world.rank == 0) {
+    make_dirs(config.run().dir());
+    atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
+    LOG(INFO) << "train: " << world.size << " learner ranks x " << threads << " threads, run dir " << config.run().dir();
+  }
+  trainer::MoaeCrJob job{config.run(),   config.data(),  config.model(), config.optim(),
+                         config.train(), config.comm(),  message_to_json(config)};
+  const auto result = trainer::train_moae_cr(job, world.comm);
+  if (world.rank == 0) {
+    std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
+    if (result.report)
+      std::cout << "test (" << config.data().protocol() << ", dev threshold " << result.report->threshold << "): ACER "
+                << result.report->acer << "  HTER " << result.report->hter << "  AUC " << result.report->auc << "  EER "
+                << result.report->eer << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+  }
+  comm::finalize_world();
+  return 0;
+}
+
+int cmd_eval(const Args& args) {
+  const proto::JobConfig config = load_job_config(args);
+  configure_threads(config.run());
+  std::string dir = args.get("checkpoint");
+  trainer::Checkpoint ck;
+  if (dir.empty()) {
+    std::vector<std::string> skipped;
+    auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, &dir);
+    for (const auto& s : skipped) std::cerr << s << "\n";
+    if (!latest) raise(ErrorKind::kNotFound, config.run().dir(), "/checkpoints: no checkpoint that verifies");
+    ck = std::move(*latest);
+  } else {
+    ck = trainer::load_checkpoint(dir);
+  }
+  const proto::ClipConfig model_config = trainer::resolve_model_config(config.model(), config.data());
+  models::ClipModel model(model_config);
+  {
+    const std::string path = join_path(dir, "model.safetensors");
+    model->load_weights(path);
+  }
+  proto::LoaderConfig data = config.data();
+  data.set_image_size(model_config.vision().image_size());
+  const auto report = trainer::evaluate_moae_cr(model, trainer::class_prompts(model_config, config.train().moae_cr()), data);
+  const std::string json = eval::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
+  make_dirs(join_path(config.run().dir(), "eval"));
+  atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
+  std::cout << json << "\n";
+  return 0;
+}
+
 int cmd_config_show(const Args& args) {
   std::cout << message_to_json(load_job_config(args)) << "\n";
   return 0;
@@ -173,13 +237,15 @@ int cmd_version(const Args& args) {
 int main(int argc, char** argv) {
   using namespace fasrl::launch;
   google::InitGoogleLogging(argv[0]);
+  g_argc = &argc;
+  g_argv = &argv;
   FLAGS_logtostderr = true;
   std::vector<std::string> words(argv + 1, argv + argc);
   using Command = std::function<int(const Args&)>;
   const std::map<std::string, Command> commands = {
       {"data synth", cmd_synth},   {"data pack", cmd_pack},       {"data inspect", cmd_inspect},
       {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
-      {"eval scores", cmd_eval_scores},
+      {"eval scores", cmd_eval_scores}, {"train", cmd_train}, {"eval", cmd_eval},
       {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;
@@ -203,11 +269,16 @@ int main(int argc, char** argv) {
   }
   try {
     return it->second(parse_args(rest, {"deep"}));
-  } catch (const fasrl::Error& e) {
-    std::cerr << "fasrl: error: " << e.what() << "\n";
+  } catch (const c10::Error& e) {  // torch's errors: keep the message, drop the backtrace
+    const std::string what = std::string("torch: ") + e.what_without_backtrace();
+    if (fasrl::comm::world_initialised()) fasrl::comm::abort_job(what);
+    std::cerr << "fasrl: error: " << what << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "fasrl: unexpected error: " << e.what() << "\n";
+    const bool ours = dynamic_cast<const fasrl::Error*>(&e) != nullptr;
+    // Under MPI one failed rank must end every rank, not leave them waiting.
+    if (fasrl::comm::world_initialised()) fasrl::comm::abort_job(std::string(ours ? "" : "unexpected: ") + e.what());
+    std::cerr << "fasrl: " << (ours ? "error: " : "unexpected error: ") << e.what() << "\n";
     return 1;
   }
 }

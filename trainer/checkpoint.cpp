@@ -1,0 +1,122 @@
+#include "trainer/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io.h"
+
+namespace fasrl::trainer {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+const char* kFiles[] = {"model.safetensors", "optimizer.safetensors", "rng.safetensors", "config.json", "trainer_state.json"};
+
+std::vector<std::string> checkpoint_dirs(const std::string& root) {  // newest first
+  std::vector<std::string> out;
+  if (!fs::exists(root)) return out;
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.is_directory() && e.path().filename().string().rfind("step-", 0) == 0) out.push_back(e.path().filename().string());
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+}  // namespace
+
+std::string checkpoint_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
+  return name;
+}
+
+std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int keep) {
+  const std::string root = join_path(run_dir, "checkpoints");
+  make_dirs(root);
+  const std::string name = checkpoint_name(c.state.step);
+  const std::string tmp = join_path(root, "." + name + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  make_dirs(tmp);
+  save_safetensors(join_path(tmp, "model.safetensors"), c.model, {{"format", "pt"}});
+  save_safetensors(join_path(tmp, "optimizer.safetensors"), c.optimizer);
+  save_safetensors(join_path(tmp, "rng.safetensors"), {{"cpu", c.rng_state}});
+  atomic_write_file(join_path(tmp, "config.json"), c.config_json);
+  const json state = {{"step", c.state.step},
+                      {"data_cursor", {{"epoch", c.state.data_epoch}, {"position", c.state.data_position}}},
+                      {"policy_version", c.state.policy_version}};
+  atomic_write_file(join_path(tmp, "trainer_state.json"), state.dump(2) + "\n");
+  json manifest = {{"format", "fasrl-checkpoint"}, {"version", 1}, {"files", json::object()}};
+  for (const char* f : kFiles) manifest["files"][f] = sha256_file(join_path(tmp, f));
+  atomic_write_file(join_path(tmp, "manifest.json"), manifest.dump(2) + "\n");
+
+  const std::string final_dir = join_path(root, name);
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  atomic_write_file(join_path(root, "latest"), name + "\n");  // also fsyncs the directory
+  const auto dirs = checkpoint_dirs(root);
+  for (size_t i = static_cast<size_t>(std::max(1, keep)); i < dirs.size(); ++i) fs::remove_all(join_path(root, dirs[i]));
+  return final_dir;
+}
+
+Checkpoint load_checkpoint(const std::string& dir) {
+  const std::string manifest_path = join_path(dir, "manifest.json");
+  if (!path_exists(manifest_path)) raise(ErrorKind::kCorruption, "checkpoint ", dir, ": manifest.json is missing (partial write?)");
+  json manifest;
+  try {
+    manifest = json::parse(read_file(manifest_path));
+  } catch (const json::exception& e) {
+    raise(ErrorKind::kCorruption, manifest_path, ": not valid JSON (", e.what(), ")");
+  }
+  for (const char* f : kFiles) {
+    const std::string path = join_path(dir, f);
+    if (!manifest.contains("files") || !manifest["files"].contains(f))
+      raise(ErrorKind::kCorruption, manifest_path, ": no hash for ", f);
+    if (!path_exists(path)) raise(ErrorKind::kCorruption, "checkpoint ", dir, ": ", f, " is missing");
+    if (sha256_file(path) != manifest["files"][f].get<std::string>())
+      raise(ErrorKind::kCorruption, path, ": SHA-256 does not match the checkpoint manifest (corrupt)");
+  }
+  Checkpoint c;
+  c.model = load_safetensors(join_path(dir, "model.safetensors")).tensors;
+  c.optimizer = load_safetensors(join_path(dir, "optimizer.safetensors")).tensors;
+  auto rng = load_safetensors(join_path(dir, "rng.safetensors")).tensors;
+  if (!rng.count("cpu")) raise(ErrorKind::kCorruption, dir, "/rng.safetensors: tensor 'cpu' is missing");
+  c.rng_state = rng["cpu"];
+  c.config_json = read_file(join_path(dir, "config.json"));
+  try {
+    const json s = json::parse(read_file(join_path(dir, "trainer_state.json")));
+    c.state.step = s.at("step").get<int64_t>();
+    c.state.data_epoch = s.at("data_cursor").at("epoch").get<int64_t>();
+    c.state.data_position = s.at("data_cursor").at("position").get<int64_t>();
+    c.state.policy_version = s.at("policy_version").get<int64_t>();
+  } catch (const json::exception& e) {
+    raise(ErrorKind::kCorruption, dir, "/trainer_state.json: ", e.what());
+  }
+  return c;
+}
+
+std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped,
+                                                 std::string* loaded_dir) {
+  const std::string root = join_path(run_dir, "checkpoints");
+  std::vector<std::string> order = checkpoint_dirs(root);
+  // `latest` first when it names a directory, then every other newest-first.
+  if (path_exists(join_path(root, "latest"))) {
+    std::string latest = read_file(join_path(root, "latest"));
+    while (!latest.empty() && (latest.back() == '\n' || latest.back() == ' ')) latest.pop_back();
+    auto it = std::find(order.begin(), order.end(), latest);
+    if (it != order.end()) std::rotate(order.begin(), it, it + 1);
+  }
+  for (const auto& name : order) {
+    try {
+      Checkpoint c = load_checkpoint(join_path(root, name));
+      if (loaded_dir) *loaded_dir = join_path(root, name);
+      return c;
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(std::string("skipping checkpoint: ") + e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace fasrl::trainer

@@ -1,0 +1,47 @@
+// Checkpoints (DESIGN.md section 8):
+//   <run>/checkpoints/step-000100/
+//     model.safetensors      HF-named weights
+//     optimizer.safetensors  per-parameter state ("<name>/exp_avg", ...)
+//     rng.safetensors        CPU generator state
+//     config.json            the effective job config
+//     trainer_state.json     step, data cursor, policy version
+//     manifest.json          SHA-256 of every file above
+//   <run>/checkpoints/latest  "step-000100"
+// A checkpoint is written into a hidden temporary directory, every file
+// fsynced, then renamed into place; `latest` is replaced atomically after.
+// Loading verifies every hash; a corrupt or partial checkpoint is skipped in
+// favour of the previous one, with an error naming it. No pickle anywhere.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/safetensors.h"
+
+namespace fasrl::trainer {
+
+struct TrainerState {
+  int64_t step = 0;  // optimizer steps completed
+  int64_t data_epoch = 0, data_position = 0;
+  int64_t policy_version = 0;
+};
+
+struct Checkpoint {
+  TensorMap model, optimizer;
+  torch::Tensor rng_state;  // uint8, torch's CPU generator
+  std::string config_json;
+  TrainerState state;
+};
+
+// Returns the checkpoint directory written. Keeps the newest `keep` (>= 1).
+std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep);
+Checkpoint load_checkpoint(const std::string& checkpoint_dir);  // throws naming the file at fault
+
+// The newest checkpoint that verifies; `skipped` receives one error line per
+// checkpoint passed over. nullopt when none exists or none verifies.
+std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped,
+                                                 std::string* loaded_dir = nullptr);
+
+std::string checkpoint_name(int64_t step);  // "step-000100"
+
+}  // namespace fasrl::trainer
