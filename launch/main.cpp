@@ -253,7 +253,7 @@ int main(int argc, char** argv) {
   }
   std::string name = words[0];
   size_t used = 1;
-  if (!commands.count(name) && words.size() > 1 && commands.count(name + " " + words[1])) {
+  if (words.size() > 1 && commands.count(name + " " + words[1])) {  // two-word commands win ("eval scores")
     name += " " + words[1];
     used = 2;
   }
