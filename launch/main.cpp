@@ -13,6 +13,7 @@
 #include "comm/world.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "core/preemption.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "data/dataset_tools.h"
@@ -169,7 +170,15 @@ int cmd_train(const Args& args) {
   }
   trainer::MoaeCrJob job{config.run(),   config.data(),  config.model(), config.optim(),
                          config.train(), config.comm(),  message_to_json(config)};
+  install_preemption_handlers();
   const auto result = trainer::train_moae_cr(job, world.comm);
+  if (result.preempted) {
+    if (world.rank == 0)
+      std::cout << "preempted (signal " << preemption_signal() << ") at step " << result.steps
+                << ": checkpoint written; rerun the same command to resume (exit " << kPreemptedExitCode << ")\n";
+    comm::finalize_world();
+    return kPreemptedExitCode;
+  }
   if (world.rank == 0) {
     std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
     if (result.report)

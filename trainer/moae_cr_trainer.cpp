@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "comm/grad_sync.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "core/preemption.h"
 #include "core/timer.h"
 #include "data/loader.h"
 #include "trainer/checkpoint.h"
@@ -64,6 +66,16 @@ LossTerms compute_loss(const torch::Tensor& img, const torch::Tensor& text, cons
 }
 
 double value(const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0.0; }
+
+// Failure-injection hooks for tests (train.crash_at_step, signal_at_step, kill_at_step).
+void run_test_hooks(const proto::TrainConfig& tc, int64_t step, int rank) {
+  if (tc.crash_at_step() > 0 && step == tc.crash_at_step()) {
+    LOG(ERROR) << "train.crash_at_step=" << step << ": exiting abruptly (test hook)";
+    std::_Exit(137);
+  }
+  if (tc.signal_at_step() > 0 && step == tc.signal_at_step() && rank == 0) std::raise(SIGTERM);
+  if (tc.kill_at_step() > 0 && step == tc.kill_at_step() && rank == tc.kill_rank()) std::raise(SIGKILL);
+}
 
 void broadcast_string(std::string& s, MPI_Comm comm) {
   int64_t n = static_cast<int64_t>(s.size());
@@ -211,9 +223,17 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   Stopwatch clock;
   int64_t samples_since_log = 0;
   while (state.step < tc.steps()) {
-    if (tc.crash_at_step() > 0 && state.step + 1 == tc.crash_at_step()) {
-      LOG(ERROR) << "train.crash_at_step=" << tc.crash_at_step() << ": exiting abruptly (test hook)";
-      std::_Exit(137);
+    run_test_hooks(tc, state.step + 1, rank);
+    // Preemption: every rank learns whether any rank got SIGTERM/SIGUSR1.
+    torch::Tensor stop = torch::full({1}, preemption_requested() ? 1 : 0, torch::kInt32);
+    collective->all_reduce_sum(stop);
+    if (stop.item<int>() > 0) {
+      if (rank == 0) LOG(WARNING) << "preemption signal received: checkpointing at step " << state.step << " and stopping";
+      checkpoint();
+      collective->broadcast(stop, 0);  // a barrier: nobody exits before rank 0's checkpoint is in place
+      result.preempted = true;
+      result.steps = state.step;
+      return result;
     }
     set_lr(*optimizer, lr_at(state.step, tc.steps(), job.optim));
     const data::Batch batch = loader.next();

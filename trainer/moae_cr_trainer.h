@@ -29,6 +29,7 @@ struct MoaeCrJob {
 struct MoaeCrResult {
   int64_t steps = 0;
   double last_loss = 0;
+  bool preempted = false;  // stopped on SIGTERM/SIGUSR1 after writing a checkpoint
   std::optional<eval::FasReport> report;  // rank 0, when the protocol has dev and test
 };
 

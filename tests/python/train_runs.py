@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -102,6 +103,47 @@ def resume(tmp):
     print(f"resume: killed at step 7, resumed from step 4, final weights identical (max diff {d}); corrupt latest skipped")
 
 
+def preempt(tmp):
+    """SIGTERM mid-run (as SLURM sends before preemption): checkpoint, exit 75,
+    and the requeued run ends with the weights of an uninterrupted one."""
+    data = synth(tmp)
+    common = ["train.steps=10", "train.checkpoint_every=100"]
+    whole, _ = train(2, tmp, "whole", data, *common)
+    run_dir = os.path.join(tmp, "cut")
+    r = subprocess.run(MPIRUN + ["-np", "2", FASRL, "train", "--config", CONFIG, f"data.dataset={data}",
+                                 f"run.dir={run_dir}", "run.threads_per_rank=1", *common, "train.signal_at_step=6"],
+                       capture_output=True, text=True)
+    assert r.returncode == 75, (r.returncode, r.stdout[-1500:], r.stderr[-1500:])
+    assert "preempted (signal 15) at step 5" in r.stdout, r.stdout[-1500:]
+    assert os.listdir(os.path.join(run_dir, "checkpoints")) and "step-000005" in open(
+        os.path.join(run_dir, "checkpoints", "latest")).read()
+    _, out = train(2, tmp, "cut", data, *common)
+    assert "resuming from" in out and "step-000005" in out, out[-2000:]
+    d = max_diff(weights(whole), weights(run_dir))
+    assert d == 0.0, f"requeued run differs from uninterrupted run by {d}"
+    print(f"preempt: SIGTERM at step 6 -> checkpoint at step 5, exit 75; requeued run identical (max diff {d})")
+
+
+def rankdeath(tmp):
+    """A rank killed mid-step ends the whole job promptly, naming the rank; the
+    checkpoint written before stays valid."""
+    data = synth(tmp)
+    run_dir = os.path.join(tmp, "dies")
+    start = time.monotonic()
+    r = subprocess.run(MPIRUN + ["-np", "2", FASRL, "train", "--config", CONFIG, f"data.dataset={data}",
+                                 f"run.dir={run_dir}", "run.threads_per_rank=1", "train.steps=50",
+                                 "train.checkpoint_every=4", "train.kill_at_step=7", "train.kill_rank=1",
+                                 "comm.timeout_s=20"], capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    text = r.stdout + r.stderr
+    assert r.returncode != 0, "job survived a dead rank"
+    assert "rank 1" in text and ("signal 9" in text or "Killed" in text), text[-2000:]
+    assert took < 60, f"job took {took:.1f} s to end after rank 1 died"
+    out = run([FASRL, "eval", "--config", CONFIG, f"data.dataset={data}", f"run.dir={run_dir}"])
+    assert "skipping" not in out, out[-1000:]
+    print(f"rankdeath: rank 1 SIGKILLed at step 7; job ended in {took:.1f} s naming rank 1; checkpoint step 4 evaluates")
+
+
 def learns(tmp):
     data = synth(tmp, subjects=30)
     base, _ = train(2, tmp, "base", data, "train.steps=1")
@@ -124,4 +166,5 @@ def learns(tmp):
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
-        {"equivalence": equivalence, "resume": resume, "learns": learns}[sys.argv[1]](tmp)
+        {"equivalence": equivalence, "resume": resume, "learns": learns, "preempt": preempt,
+         "rankdeath": rankdeath}[sys.argv[1]](tmp)
