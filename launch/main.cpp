@@ -5,6 +5,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -25,7 +29,10 @@
 #include "launch/cli.h"
 #include "launch/runtime.h"
 #include "proto/config.pb.h"
+#include "data/augment.h"
+#include "data/image_codec.h"
 #include "trainer/checkpoint.h"
+#include "trainer/export.h"
 #include "trainer/moae_cr_trainer.h"
 
 namespace fasrl::launch {
@@ -38,7 +45,12 @@ usage: fasrl <command> [options] [key.sub=value ...]
 commands:
   train        --config F [k=v ...]           train (train.algorithm: moae_cr) on every rank of the job;
                                               resumes from run.dir/checkpoints/latest
-  eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test)
+  eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
+                                              also writes per-sample scores (eval/scores-{dev,test}.csv)
+  export       --config F --out DIR [--checkpoint DIR]
+                                              weights + config (input spec, label map, dev threshold) for consumers
+  infer        --model DIR --rgb F [--depth F] [--ir F]
+                                              score one sample with an exported model
   data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
   data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S]
                                               build shards from PNG/JPEG files listed in a CSV
@@ -190,20 +202,24 @@ int cmd_train(const Args& args) {
   return 0;
 }
 
+// --checkpoint DIR (verified), or the newest checkpoint of run.dir that verifies.
+std::string chosen_checkpoint(const Args& args, const proto::JobConfig& config) {
+  std::string dir = args.get("checkpoint");
+  if (!dir.empty()) {
+    trainer::load_checkpoint(dir);  // verifies every hash
+    return dir;
+  }
+  std::vector<std::string> skipped;
+  auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, &dir);
+  for (const auto& s : skipped) std::cerr << s << "\n";
+  if (!latest) raise(ErrorKind::kNotFound, config.run().dir(), "/checkpoints: no checkpoint that verifies");
+  return dir;
+}
+
 int cmd_eval(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
   configure_threads(config.run());
-  std::string dir = args.get("checkpoint");
-  trainer::Checkpoint ck;
-  if (dir.empty()) {
-    std::vector<std::string> skipped;
-    auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, &dir);
-    for (const auto& s : skipped) std::cerr << s << "\n";
-    if (!latest) raise(ErrorKind::kNotFound, config.run().dir(), "/checkpoints: no checkpoint that verifies");
-    ck = std::move(*latest);
-  } else {
-    ck = trainer::load_checkpoint(dir);
-  }
+  const std::string dir = chosen_checkpoint(args, config);
   const proto::ClipConfig model_config = trainer::resolve_model_config(config.model(), config.data());
   models::ClipModel model(model_config);
   {
@@ -212,11 +228,63 @@ int cmd_eval(const Args& args) {
   }
   proto::LoaderConfig data = config.data();
   data.set_image_size(model_config.vision().image_size());
-  const auto report = trainer::evaluate_moae_cr(model, trainer::class_prompts(model_config, config.train().moae_cr()), data);
+  std::vector<trainer::SampleScore> scores;
+  const auto report =
+      trainer::evaluate_moae_cr(model, trainer::class_prompts(model_config, config.train().moae_cr()), data, &scores);
   const std::string json = eval::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
   make_dirs(join_path(config.run().dir(), "eval"));
+  for (const char* split : {"dev", "test"}) {  // score files that `fasrl eval scores` reads back
+    std::ostringstream csv;
+    csv << "score,is_attack,attack_type,sample_id\n" << std::setprecision(17);
+    for (const auto& s : scores)
+      if (s.split == split) csv << s.score << "," << s.is_attack << "," << s.fine << "," << s.sample_id << "\n";
+    atomic_write_file(join_path(config.run().dir(), std::string("eval/scores-") + split + ".csv"), csv.str());
+  }
   atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
   std::cout << json << "\n";
+  return 0;
+}
+
+int cmd_export(const Args& args) {
+  if (!args.has("out")) raise(ErrorKind::kInvalidArgument, "export needs --out DIR");
+  const proto::JobConfig config = load_job_config(args);
+  configure_threads(config.run());
+  const std::string dir = chosen_checkpoint(args, config);
+  const double threshold = trainer::export_moae_cr(dir, trainer::resolve_model_config(config.model(), config.data()),
+                                                   config.data(), config.train().moae_cr(), args.get("out"));
+  std::cout << "exported " << dir << " to " << args.get("out") << " (dev threshold " << threshold << ")\n";
+  return 0;
+}
+
+int cmd_infer(const Args& args) {
+  if (!args.has("model")) raise(ErrorKind::kInvalidArgument, "infer needs --model EXPORT_DIR");
+  torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
+  trainer::ExportedModel exported = trainer::load_export(args.get("model"));
+  std::vector<torch::Tensor> images;
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t m = 0; m < exported.modalities.size(); ++m) {
+    const std::string& name = exported.modalities[m];
+    if (!args.has(name)) {
+      images.emplace_back();  // missing modality: zeros, as in training
+      continue;
+    }
+    // Decode, resize to the model's size, then the loader's exact eval path.
+    const data::Image img = data::resize_bilinear(data::decode_image_file(args.get(name), exported.channels[m]),
+                                                  exported.image_size, exported.image_size);
+    torch::Tensor t = torch::empty({exported.channels[m], exported.image_size, exported.image_size});
+    data::apply_augment(img.pixels.data(), img.height, img.width, img.channels,
+                        data::identity_augment(img.height, img.width), false, t.data_ptr<float>(), exported.image_size,
+                        exported.image_size);
+    images.push_back(t);
+    out["inputs"][name] = args.get(name);
+  }
+  if (!args.has(exported.modalities[0]))
+    raise(ErrorKind::kInvalidArgument, "infer: --", exported.modalities[0], " FILE is required");
+  const double score = trainer::score_sample(exported, images);
+  out["score"] = score;
+  out["threshold"] = exported.threshold;
+  out["decision"] = score >= exported.threshold ? "attack" : "live";
+  std::cout << out.dump() << "\n";
   return 0;
 }
 
@@ -255,6 +323,7 @@ int main(int argc, char** argv) {
       {"data synth", cmd_synth},   {"data pack", cmd_pack},       {"data inspect", cmd_inspect},
       {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
       {"eval scores", cmd_eval_scores}, {"train", cmd_train}, {"eval", cmd_eval},
+      {"export", cmd_export},           {"infer", cmd_infer},
       {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;

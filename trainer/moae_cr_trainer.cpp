@@ -21,8 +21,6 @@
 namespace fasrl::trainer {
 namespace {
 
-// [B, ΣC, S, S] in [-1, 1]: modalities stacked on channels (masked ones are zeros -> -1).
-torch::Tensor model_input(const data::Batch& batch) { return torch::cat(batch.images, 1).sub(0.5).div(0.5); }
 
 NamedParams named_params(models::ClipModel& model) {
   NamedParams out;
@@ -125,13 +123,15 @@ proto::ClipConfig resolve_model_config(const proto::ClipConfig& model, const pro
   return out;
 }
 
+torch::Tensor model_input(const std::vector<torch::Tensor>& images) { return torch::cat(images, 1).sub(0.5).div(0.5); }
+
 models::PromptTokens class_prompts(const proto::ClipConfig& model, const proto::MoaeCrConfig& c) {
   return models::tokenize_prompts({c.live_prompt(), c.fake_prompt()}, model.text().vocab_size(),
                                   model.text().context_length());
 }
 
 eval::FasReport evaluate_moae_cr(models::ClipModel& model, const models::PromptTokens& prompts,
-                                 const proto::LoaderConfig& data) {
+                                 const proto::LoaderConfig& data, std::vector<SampleScore>* scores) {
   torch::NoGradGuard no_grad;
   model->eval();
   auto dataset = std::make_shared<const data::Dataset>(data.dataset());
@@ -146,10 +146,13 @@ eval::FasReport evaluate_moae_cr(models::ClipModel& model, const models::PromptT
     for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
       const data::Batch batch = loader.next();
       const torch::Tensor probs =
-          torch::softmax(clip_logits(model->encode_image(model_input(batch)), text, model->logit_scale), 1);
-      for (int64_t i = 0; i < batch.size(); ++i)  // score = P(fake)
-        out.add(probs[i][1].item<double>(), static_cast<int>(batch.binary[i].item<int64_t>()),
-                static_cast<int>(batch.fine[i].item<int64_t>()));
+          torch::softmax(clip_logits(model->encode_image(model_input(batch.images)), text, model->logit_scale), 1);
+      for (int64_t i = 0; i < batch.size(); ++i) {  // score = P(fake)
+        const double p = probs[i][1].item<double>();
+        const int attack = static_cast<int>(batch.binary[i].item<int64_t>()), fine = static_cast<int>(batch.fine[i].item<int64_t>());
+        out.add(p, attack, fine);
+        if (scores) scores->push_back({split, batch.sample_ids[static_cast<size_t>(i)], p, attack, fine});
+      }
     }
     return out;
   };
@@ -237,7 +240,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
     }
     set_lr(*optimizer, lr_at(state.step, tc.steps(), job.optim));
     const data::Batch batch = loader.next();
-    const torch::Tensor img = model->encode_image(model_input(batch));        // [B, proj]
+    const torch::Tensor img = model->encode_image(model_input(batch.images));        // [B, proj]
     const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);  // [2, proj]
     const LossTerms loss = compute_loss(img, text, model->logit_scale, batch.binary, lc);
     optimizer->zero_grad();

@@ -37,8 +37,19 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners);
 
 // Scores dev and test of data.protocol with `model` (P(fake) from the two
 // prompts) and evaluates test at dev's EER threshold.
+// Per-sample scores, when the caller wants them (score files, export checks).
+struct SampleScore {
+  std::string split, sample_id;
+  double score;
+  int is_attack, fine;
+};
+
 eval::FasReport evaluate_moae_cr(models::ClipModel& model, const models::PromptTokens& prompts,
-                                 const proto::LoaderConfig& data);
+                                 const proto::LoaderConfig& data, std::vector<SampleScore>* scores = nullptr);
+
+// [B, ΣC, S, S] model input from loader images: modalities stacked on channels,
+// [0,1] mapped to [-1,1] (masked modalities are zeros -> -1).
+torch::Tensor model_input(const std::vector<torch::Tensor>& modality_images);
 
 // Tokens of the live and fake prompts for `model`'s text encoder.
 models::PromptTokens class_prompts(const proto::ClipConfig& model, const proto::MoaeCrConfig& config);
