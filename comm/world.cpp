@@ -27,6 +27,14 @@ const World& init_world(int* argc, char*** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
   set_process_rank(g_world.rank);
   g_initialised = true;
+  // srun without a PMI that OpenMPI understands starts N singletons, each
+  // believing it is rank 0 of 1: refuse rather than train N copies.
+  if (const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS")) {
+    const int n = std::atoi(step_tasks);
+    if (n > 1 && g_world.size != n)
+      abort_job("srun started " + std::to_string(n) + " tasks but MPI sees a world of " + std::to_string(g_world.size) +
+                ": srun's PMI does not match OpenMPI; launch with `srun --mpi=pmix` (see docs/cluster.md)");
+  }
   return g_world;
 }
 

@@ -14,6 +14,7 @@ PACKAGES=(
   libpng-dev libjpeg62-turbo-dev                      # `fasrl data pack`
   python3 python3-h5py python3-numpy python3-pil      # reference tests and benchmarks
   python3-sklearn python3-torch
+  slurm-wlm munge                                     # single-host SLURM for the cluster tests
 )
 
 missing=()

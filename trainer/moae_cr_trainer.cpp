@@ -66,12 +66,14 @@ LossTerms compute_loss(const torch::Tensor& img, const torch::Tensor& text, cons
 double value(const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0.0; }
 
 // Failure-injection hooks for tests (train.crash_at_step, signal_at_step, kill_at_step).
-void run_test_hooks(const proto::TrainConfig& tc, int64_t step, int rank) {
+// signal_at_step fires only in a run that started from scratch, so a requeued
+// job resumes instead of being preempted again.
+void run_test_hooks(const proto::TrainConfig& tc, int64_t step, int rank, bool resumed) {
   if (tc.crash_at_step() > 0 && step == tc.crash_at_step()) {
     LOG(ERROR) << "train.crash_at_step=" << step << ": exiting abruptly (test hook)";
     std::_Exit(137);
   }
-  if (tc.signal_at_step() > 0 && step == tc.signal_at_step() && rank == 0) std::raise(SIGTERM);
+  if (tc.signal_at_step() > 0 && step == tc.signal_at_step() && rank == 0 && !resumed) std::raise(SIGTERM);
   if (tc.kill_at_step() > 0 && step == tc.kill_at_step() && rank == tc.kill_rank()) std::raise(SIGKILL);
 }
 
@@ -226,7 +228,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   Stopwatch clock;
   int64_t samples_since_log = 0;
   while (state.step < tc.steps()) {
-    run_test_hooks(tc, state.step + 1, rank);
+    run_test_hooks(tc, state.step + 1, rank, !chosen.empty());
     // Preemption: every rank learns whether any rank got SIGTERM/SIGUSR1.
     torch::Tensor stop = torch::full({1}, preemption_requested() ? 1 : 0, torch::kInt32);
     collective->all_reduce_sum(stop);
