@@ -7,13 +7,23 @@
 namespace fasrl::data {
 namespace {
 
+// Creation property list without object timestamps: HDF5 stamps every object
+// with its creation time by default, which made identical shards differ in
+// their bytes (and SHA-256) from one second to the next.
+h5::Handle untimed(hid_t plist_class) {
+  h5::Handle p(H5Pcreate(plist_class));
+  H5Pset_obj_track_times(p.get(), false);
+  return p;
+}
+
 template <typename T>
 void write_array(hid_t file, const std::string& path, hid_t mem_type, hid_t file_type,
                  const std::vector<hsize_t>& dims, const T* data, const std::string& fname) {
   h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
-  h5::Handle set(h5::check(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+  h5::Handle dcpl = untimed(H5P_DATASET_CREATE);
+  h5::Handle set(h5::check(H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
                            fname, "cannot create " + path));
   h5::check_status(H5Dwrite(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), fname, "cannot write " + path);
 }
@@ -36,11 +46,17 @@ ShardWriter::ShardWriter(const std::string& path, const ShardLayout& layout, int
                                "cannot create shard file"));
   h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
+  {
+    h5::Handle gcpl = untimed(H5P_GROUP_CREATE);
+    for (const char* group : {"/images", "/labels", "/meta", "/text"})
+      h5::Handle(h5::check(H5Gcreate2(file_.get(), group, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), tmp_path_,
+                           std::string("cannot create group ") + group));
+  }
   for (const auto& m : layout.modalities) {
     const hsize_t dims[4] = {static_cast<hsize_t>(num_samples), static_cast<hsize_t>(layout.height),
                              static_cast<hsize_t>(layout.width), static_cast<hsize_t>(m.channels)};
     hsize_t chunk[4] = {1, dims[1], dims[2], dims[3]};
-    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    h5::Handle dcpl = untimed(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl.get(), 4, chunk);
     if (layout.compression_level > 0) H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.compression_level));
     h5::Handle space(H5Screate_simple(4, dims, nullptr));
