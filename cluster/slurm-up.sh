@@ -13,7 +13,7 @@ DIR=$(realpath -m "$1")
 mkdir -p "$DIR"/{etc,spool/ctld,spool/d,log,run,munge}
 chmod 700 "$DIR/munge"
 host=$(hostname -s)
-cpus=$(nproc)
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys OMP_NUM_THREADS
 mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
 port_base=${SLURM_UP_PORT:-16817}
 

@@ -31,6 +31,7 @@
 #include "proto/config.pb.h"
 #include "data/augment.h"
 #include "data/image_codec.h"
+#include "models/tokenizer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/export.h"
 #include "trainer/moae_cr_trainer.h"
@@ -61,6 +62,8 @@ commands:
   eval scores  --dev F --test F [--out report.json]
                                               FAS metrics from score CSVs (score,is_attack,attack_type);
                                               threshold from dev's EER point, applied to test
+  tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
+                                              byte-level BPE (HF tokenizer.json) over a JSON list of strings
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
   version                                     build information
   help                                        this text
@@ -288,6 +291,30 @@ int cmd_infer(const Args& args) {
   return 0;
 }
 
+int cmd_tokenizer_encode(const Args& args) {
+  for (const char* flag : {"tokenizer", "in", "out"})
+    if (!args.has(flag)) raise(ErrorKind::kInvalidArgument, "tokenizer encode needs --tokenizer, --in and --out");
+  const models::BpeTokenizer tok = models::BpeTokenizer::load(args.get("tokenizer"));
+  nlohmann::json texts;
+  try {
+    texts = nlohmann::json::parse(read_file(args.get("in")));
+  } catch (const nlohmann::json::exception& e) {
+    raise(ErrorKind::kInvalidArgument, args.get("in"), ": not valid JSON (", e.what(), ")");
+  }
+  if (!texts.is_array()) raise(ErrorKind::kInvalidArgument, args.get("in"), ": expected a JSON list of strings");
+  nlohmann::json ids = nlohmann::json::array(), decoded = nlohmann::json::array();
+  for (const auto& t : texts) {
+    const auto encoded = tok.encode(t.get<std::string>());
+    ids.push_back(encoded);
+    if (args.has("decoded")) decoded.push_back(tok.decode(encoded));
+  }
+  atomic_write_file(args.get("out"), ids.dump());
+  if (args.has("decoded")) atomic_write_file(args.get("decoded"), decoded.dump());
+  std::cout << "encoded " << texts.size() << " strings with " << args.get("tokenizer") << " (vocab " << tok.vocab_size()
+            << ")\n";
+  return 0;
+}
+
 int cmd_config_show(const Args& args) {
   std::cout << message_to_json(load_job_config(args)) << "\n";
   return 0;
@@ -324,6 +351,7 @@ int main(int argc, char** argv) {
       {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
       {"eval scores", cmd_eval_scores}, {"train", cmd_train}, {"eval", cmd_eval},
       {"export", cmd_export},           {"infer", cmd_infer},
+      {"tokenizer encode", cmd_tokenizer_encode},
       {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;

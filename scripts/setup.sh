@@ -12,6 +12,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler                   # config and message schemas
   libgoogle-glog-dev libgtest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
   libpng-dev libjpeg62-turbo-dev                      # `fasrl data pack`
+  libicu-dev                                          # tokenizer: ICU regex and NFC
   python3 python3-h5py python3-numpy python3-pil      # reference tests and benchmarks
   python3-sklearn python3-torch
   slurm-wlm munge                                     # single-host SLURM for the cluster tests

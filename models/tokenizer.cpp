@@ -1,0 +1,255 @@
+#include "models/tokenizer.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/regex.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io.h"
+
+namespace fasrl::models {
+using nlohmann::json;
+
+namespace {
+
+// GPT-2's reversible byte -> printable code point map.
+std::vector<std::string> byte_to_unicode() {
+  std::vector<int> bs;
+  for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
+  for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
+  for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
+  std::vector<int> cs = bs;
+  int n = 0;
+  for (int b = 0; b < 256; ++b) {
+    if (std::find(bs.begin(), bs.end(), b) == bs.end()) {
+      bs.push_back(b);
+      cs.push_back(256 + n++);
+    }
+  }
+  std::vector<std::string> out(256);
+  for (size_t i = 0; i < bs.size(); ++i) {
+    std::string s;
+    icu::UnicodeString(static_cast<UChar32>(cs[i])).toUTF8String(s);
+    out[static_cast<size_t>(bs[i])] = s;
+  }
+  return out;
+}
+
+// Splits a UTF-8 string into code points (as UTF-8 strings).
+std::vector<std::string> utf8_chars(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    out.push_back(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct BpeTokenizer::Impl {
+  std::unordered_map<std::string, int64_t> vocab;
+  std::vector<std::string> id_to_token;
+  std::map<std::pair<std::string, std::string>, int> merge_rank;
+  std::vector<std::pair<std::string, int64_t>> added;  // content -> id, longest first
+  std::unique_ptr<icu::RegexPattern> pattern;
+  bool nfc = false;
+  std::vector<std::string> byte_map = byte_to_unicode();
+  std::unordered_map<std::string, unsigned char> unicode_to_byte;
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
+
+  std::vector<int64_t> bpe(const std::string& piece) const {  // piece: byte-mapped UTF-8
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex);
+      auto it = cache.find(piece);
+      if (it != cache.end()) return it->second;
+    }
+    std::vector<std::string> parts = utf8_chars(piece);
+    while (parts.size() > 1) {
+      int best = INT_MAX;
+      size_t at = 0;
+      for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        auto it = merge_rank.find({parts[i], parts[i + 1]});
+        if (it != merge_rank.end() && it->second < best) best = it->second, at = i;
+      }
+      if (best == INT_MAX) break;
+      parts[at] += parts[at + 1];
+      parts.erase(parts.begin() + static_cast<long>(at) + 1);
+    }
+    std::vector<int64_t> ids;
+    for (const auto& p : parts) {
+      auto it = vocab.find(p);
+      if (it == vocab.end()) raise(ErrorKind::kInvalidArgument, "tokenizer: no vocabulary entry for '", p, "'");
+      ids.push_back(it->second);
+    }
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.size() < 200000) cache.emplace(piece, ids);
+    return ids;
+  }
+
+  void encode_plain(const std::string& text, std::vector<int64_t>& out) const {
+    if (text.empty()) return;
+    UErrorCode status = U_ZERO_ERROR;
+    icu::UnicodeString u = icu::UnicodeString::fromUTF8(text);
+    if (nfc) {
+      const icu::Normalizer2* norm = icu::Normalizer2::getNFCInstance(status);
+      u = norm->normalize(u, status);
+    }
+    std::vector<icu::UnicodeString> pieces;
+    if (pattern) {
+      std::unique_ptr<icu::RegexMatcher> m(pattern->matcher(u, status));
+      int32_t last = 0;
+      while (m->find(status)) {
+        const int32_t s = m->start(status), e = m->end(status);
+        if (s > last) pieces.push_back(u.tempSubStringBetween(last, s));  // gap (Isolated keeps it)
+        if (e > s) pieces.push_back(u.tempSubStringBetween(s, e));
+        last = e;
+      }
+      if (last < u.length()) pieces.push_back(u.tempSubStringBetween(last));
+    } else {
+      pieces.push_back(u);
+    }
+    if (U_FAILURE(status)) raise(ErrorKind::kInternal, "tokenizer: ICU failure ", u_errorName(status));
+    for (const auto& p : pieces) {
+      std::string bytes, mapped;
+      p.toUTF8String(bytes);
+      for (unsigned char c : bytes) mapped += byte_map[c];
+      const auto ids = bpe(mapped);
+      out.insert(out.end(), ids.begin(), ids.end());
+    }
+  }
+};
+
+BpeTokenizer::BpeTokenizer() : impl_(std::make_unique<Impl>()) {}
+BpeTokenizer::~BpeTokenizer() = default;
+BpeTokenizer::BpeTokenizer(BpeTokenizer&&) noexcept = default;
+BpeTokenizer& BpeTokenizer::operator=(BpeTokenizer&&) noexcept = default;
+
+BpeTokenizer BpeTokenizer::load(const std::string& path) { return from_json(read_file(path), path); }
+
+BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    raise(ErrorKind::kCorruption, source, ": not valid JSON (", e.what(), ")");
+  }
+  BpeTokenizer t;
+  Impl& d = *t.impl_;
+  for (size_t b = 0; b < 256; ++b) d.unicode_to_byte[d.byte_map[b]] = static_cast<unsigned char>(b);
+  try {
+    const json& model = j.at("model");
+    if (model.value("type", "BPE") != "BPE")
+      raise(ErrorKind::kInvalidArgument, source, ": model.type is '", model.value("type", ""), "', only BPE is supported");
+    for (const auto& [tok, id] : model.at("vocab").items()) d.vocab[tok] = id.get<int64_t>();
+    int rank = 0;
+    for (const auto& m : model.at("merges")) {
+      std::pair<std::string, std::string> pair;
+      if (m.is_string()) {  // older "a b" form
+        const std::string s = m.get<std::string>();
+        const auto sp = s.find(' ');
+        if (sp == std::string::npos) raise(ErrorKind::kCorruption, source, ": merge '", s, "' has no space");
+        pair = {s.substr(0, sp), s.substr(sp + 1)};
+      } else {
+        pair = {m.at(0).get<std::string>(), m.at(1).get<std::string>()};
+      }
+      d.merge_rank.emplace(pair, rank++);
+    }
+    if (j.contains("added_tokens"))
+      for (const auto& a : j["added_tokens"]) {
+        d.added.emplace_back(a.at("content").get<std::string>(), a.at("id").get<int64_t>());
+        d.vocab[a["content"].get<std::string>()] = a["id"].get<int64_t>();
+      }
+    std::sort(d.added.begin(), d.added.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    if (j.contains("normalizer") && j["normalizer"].is_object()) {
+      const std::string type = j["normalizer"].value("type", "");
+      if (type != "NFC") raise(ErrorKind::kInvalidArgument, source, ": normalizer '", type, "' is not supported (NFC only)");
+      d.nfc = true;
+    }
+    // The Split regex of the pre-tokenizer (directly or inside a Sequence).
+    std::vector<json> pres;
+    if (j.contains("pre_tokenizer") && j["pre_tokenizer"].is_object()) {
+      const json& pre = j["pre_tokenizer"];
+      if (pre.value("type", "") == "Sequence")
+        for (const auto& p : pre.at("pretokenizers")) pres.push_back(p);
+      else
+        pres.push_back(pre);
+    }
+    for (const auto& p : pres) {
+      if (p.value("type", "") != "Split") continue;
+      const std::string regex = p.at("pattern").at("Regex").get<std::string>();
+      UErrorCode status = U_ZERO_ERROR;
+      UParseError perr;
+      d.pattern.reset(icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(regex), perr, status));
+      if (U_FAILURE(status))
+        raise(ErrorKind::kInvalidArgument, source, ": pre_tokenizer regex does not compile (", u_errorName(status), ")");
+    }
+  } catch (const json::exception& e) {
+    raise(ErrorKind::kCorruption, source, ": ", e.what());
+  }
+  d.id_to_token.resize(0);
+  int64_t max_id = -1;
+  for (const auto& [tok, id] : d.vocab) max_id = std::max(max_id, id);
+  d.id_to_token.resize(static_cast<size_t>(max_id + 1));
+  for (const auto& [tok, id] : d.vocab) d.id_to_token[static_cast<size_t>(id)] = tok;
+  return t;
+}
+
+std::vector<int64_t> BpeTokenizer::encode(const std::string& text) const {
+  std::vector<int64_t> out;
+  size_t pos = 0, plain_start = 0;
+  while (pos < text.size()) {
+    bool matched = false;
+    for (const auto& [content, id] : impl_->added) {
+      if (!content.empty() && text.compare(pos, content.size(), content) == 0) {
+        impl_->encode_plain(text.substr(plain_start, pos - plain_start), out);
+        out.push_back(id);
+        pos += content.size();
+        plain_start = pos;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) ++pos;
+  }
+  impl_->encode_plain(text.substr(plain_start), out);
+  return out;
+}
+
+std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const {
+  std::string out;
+  for (int64_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= impl_->id_to_token.size())
+      raise(ErrorKind::kInvalidArgument, "tokenizer: id ", id, " outside the vocabulary");
+    const std::string& tok = impl_->id_to_token[static_cast<size_t>(id)];
+    bool is_added = false;
+    for (const auto& a : impl_->added) is_added |= a.second == id;
+    if (is_added) {
+      out += tok;
+      continue;
+    }
+    for (const auto& ch : utf8_chars(tok)) {
+      auto it = impl_->unicode_to_byte.find(ch);
+      out += it == impl_->unicode_to_byte.end() ? ch : std::string(1, static_cast<char>(it->second));
+    }
+  }
+  return out;
+}
+
+int64_t BpeTokenizer::vocab_size() const { return static_cast<int64_t>(impl_->id_to_token.size()); }
+
+int64_t BpeTokenizer::token_id(const std::string& token) const {
+  auto it = impl_->vocab.find(token);
+  return it == impl_->vocab.end() ? -1 : it->second;
+}
+
+}  // namespace fasrl::models
