@@ -1,0 +1,121 @@
+#include "models/decoder.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace fasrl::models {
+
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) { weight = register_parameter("weight", torch::ones({dim})); }
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  // Normalise in at least float32, as HF does for half-precision inputs.
+  const torch::Tensor xf = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
+  const torch::Tensor normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps_);
+  return weight * normed.to(x.scalar_type());
+}
+
+namespace {
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+}  // namespace
+
+DecoderLayerImpl::DecoderLayerImpl(const proto::DecoderConfig& c)
+    : heads_(c.num_attention_heads()), kv_heads_(c.num_key_value_heads()), head_dim_(c.hidden_size() / c.num_attention_heads()) {
+  if (c.hidden_size() % c.num_attention_heads() != 0 || c.num_attention_heads() % c.num_key_value_heads() != 0)
+    raise(ErrorKind::kConfig, "decoder: num_attention_heads must divide hidden_size and be a multiple of num_key_value_heads");
+  const int64_t d = c.hidden_size();
+  input_layernorm = register_module("input_layernorm", RmsNorm(d, c.rms_norm_eps()));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(d, c.rms_norm_eps()));
+  self_attn = register_module("self_attn", std::make_shared<Attention>());
+  self_attn->q_proj = self_attn->register_module("q_proj", torch::nn::Linear(d, heads_ * head_dim_));
+  self_attn->k_proj = self_attn->register_module("k_proj", torch::nn::Linear(d, kv_heads_ * head_dim_));
+  self_attn->v_proj = self_attn->register_module("v_proj", torch::nn::Linear(d, kv_heads_ * head_dim_));
+  self_attn->o_proj =
+      self_attn->register_module("o_proj", torch::nn::Linear(torch::nn::LinearOptions(heads_ * head_dim_, d).bias(false)));
+  mlp = register_module("mlp", std::make_shared<Mlp>());
+  const int64_t ff = c.intermediate_size();
+  mlp->gate_proj = mlp->register_module("gate_proj", torch::nn::Linear(torch::nn::LinearOptions(d, ff).bias(false)));
+  mlp->up_proj = mlp->register_module("up_proj", torch::nn::Linear(torch::nn::LinearOptions(d, ff).bias(false)));
+  mlp->down_proj = mlp->register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(ff, d).bias(false)));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache) {
+  const int64_t b = x.size(0), t = x.size(1);
+  const torch::Tensor h = input_layernorm(x);
+  auto heads = [&](const torch::Tensor& y, int64_t n) { return y.view({b, t, n, head_dim_}).transpose(1, 2); };
+  torch::Tensor q = heads(self_attn->q_proj(h), heads_);      // [B, H, T, hd]
+  torch::Tensor k = heads(self_attn->k_proj(h), kv_heads_);   // [B, Hkv, T, hd]
+  torch::Tensor v = heads(self_attn->v_proj(h), kv_heads_);
+  const torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);  // [B, 1, T, hd]
+  q = q * c + rotate_half(q) * s;
+  k = k * c + rotate_half(k) * s;
+  if (k_cache) {  // append to the cache: [B, Hkv, S_past + T, hd]
+    if (k_cache->defined()) {
+      k = torch::cat({*k_cache, k}, 2);
+      v = torch::cat({*v_cache, v}, 2);
+    }
+    *k_cache = k;
+    *v_cache = v;
+  }
+  const int64_t rep = heads_ / kv_heads_;
+  const torch::Tensor kr = k.repeat_interleave(rep, 1), vr = v.repeat_interleave(rep, 1);  // [B, H, S, hd]
+  const torch::Tensor scores = torch::matmul(q, kr.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)) + mask;
+  const auto wide = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;  // softmax in >= fp32
+  const torch::Tensor attn = torch::matmul(torch::softmax(scores.to(wide), -1).to(q.scalar_type()), vr);
+  const torch::Tensor out = x + self_attn->o_proj(attn.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+  const torch::Tensor m = post_attention_layernorm(out);
+  return out + mlp->down_proj(torch::silu(mlp->gate_proj(m)) * mlp->up_proj(m));  // SwiGLU
+}
+
+DecoderImpl::DecoderImpl(const proto::DecoderConfig& c) : config_(c) {
+  model = register_module("model", std::make_shared<Model>());
+  model->embed_tokens = model->register_module("embed_tokens", torch::nn::Embedding(c.vocab_size(), c.hidden_size()));
+  model->layers = model->register_module("layers", torch::nn::ModuleList());
+  for (int i = 0; i < c.num_hidden_layers(); ++i) model->layers->push_back(DecoderLayer(c));
+  model->norm = model->register_module("norm", RmsNorm(c.hidden_size(), c.rms_norm_eps()));
+  if (!c.tie_word_embeddings())
+    lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size(), c.vocab_size()).bias(false)));
+  const int64_t hd = c.hidden_size() / c.num_attention_heads();
+  inv_freq_ = 1.0 / torch::pow(static_cast<double>(c.rope_theta()), torch::arange(0, hd, 2, torch::kFloat64) / hd);
+  torch::NoGradGuard g;
+  for (auto& p : parameters()) if (p.dim() == 2) p.normal_(0, 0.02);
+}
+
+torch::Tensor DecoderImpl::embed(const torch::Tensor& ids) { return model->embed_tokens(ids); }
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& key_padding,
+                                   KvCache* cache) {
+  const int64_t b = x.size(0), t = x.size(1);
+  const int64_t past = cache ? cache->length() : 0;
+  // Rotary tables for these positions: [B, T, hd].
+  const torch::Tensor freqs = positions.to(torch::kFloat64).unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);
+  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
+  const torch::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  // Causal over the new tokens, everything in the past visible, padding hidden: [B, 1, T, past+T].
+  const auto opts = torch::TensorOptions().dtype(x.scalar_type()).device(x.device());
+  torch::Tensor allowed = torch::ones({t, past + t}, torch::kBool).tril(past).to(x.device()).unsqueeze(0).unsqueeze(0);
+  if (key_padding.defined()) {
+    allowed = allowed.logical_and(key_padding.view({b, 1, 1, past + t}).to(torch::kBool));
+    // A padding query would see no key at all (softmax of all -inf = NaN, which
+    // then leaks through 0 * NaN); let every token see itself.
+    allowed = allowed.logical_or(torch::eye(t, past + t, torch::kBool).roll(past, 1).to(x.device()).view({1, 1, t, past + t}));
+  }
+  const torch::Tensor mask =
+      torch::zeros(allowed.sizes(), opts).masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(static_cast<size_t>(config_.num_hidden_layers()));
+    cache->values.resize(static_cast<size_t>(config_.num_hidden_layers()));
+  }
+  torch::Tensor h = x;
+  for (size_t i = 0; i < model->layers->size(); ++i)
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, mask, cache ? &cache->keys[i] : nullptr,
+                                                          cache ? &cache->values[i] : nullptr);
+  h = model->norm(h);
+  return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);
+}
+
+}  // namespace fasrl::models

@@ -1,0 +1,78 @@
+// Qwen2-style decoder with HF weight names (model.embed_tokens, model.layers.N.
+// {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
+// mlp.{gate,up,down}_proj}, model.norm, lm_head): RMSNorm, rotary position
+// embeddings (rotate-half, theta from config), grouped-query attention with
+// q/k/v bias, SwiGLU MLP, optional tied embeddings. Supports a KV cache for
+// incremental decoding.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "proto/config.pb.h"
+
+namespace fasrl::models {
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RmsNorm);
+
+// Per-layer keys and values of the tokens seen so far: [B, H_kv, S, head_dim].
+struct KvCache {
+  std::vector<torch::Tensor> keys, values;
+  int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+};
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit DecoderLayerImpl(const proto::DecoderConfig& c);
+  // x [B, T, D]; cos/sin [B, T, head_dim]; mask additive [B, 1, T, S_past+T].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+
+ private:
+  int64_t heads_, kv_heads_, head_dim_;
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  struct Attention : torch::nn::Module {
+    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  };
+  struct Mlp : torch::nn::Module {
+    torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  };
+  std::shared_ptr<Attention> self_attn;
+  std::shared_ptr<Mlp> mlp;
+};
+TORCH_MODULE(DecoderLayer);
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  explicit DecoderImpl(const proto::DecoderConfig& c);
+  torch::Tensor embed(const torch::Tensor& ids);  // [B, T] -> [B, T, D]
+  // embeds [B, T, D]; positions [B, T] int64; key_padding [B, S_past+T] bool
+  // (true = real token) or undefined; cache updated in place when given.
+  // Returns logits [B, T, V].
+  torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& positions,
+                        const torch::Tensor& key_padding = {}, KvCache* cache = nullptr);
+  const proto::DecoderConfig& config() const { return config_; }
+
+ private:
+  proto::DecoderConfig config_;
+  struct Model : torch::nn::Module {
+    torch::nn::Embedding embed_tokens{nullptr};
+    torch::nn::ModuleList layers{nullptr};
+    RmsNorm norm{nullptr};
+  };
+  std::shared_ptr<Model> model;
+  torch::nn::Linear lm_head{nullptr};  // absent when tie_word_embeddings
+  torch::Tensor inv_freq_;             // [head_dim / 2]
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace fasrl::models
