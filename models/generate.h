@@ -1,0 +1,44 @@
+// Batched sampling from the decoder: left-padded prompts, prefill + KV-cache
+// decoding (or full recomputation, for checking), temperature / top-k / top-p,
+// EOS and stop strings, max new tokens, a seeded generator per call.
+//
+// logprobs[i][t] is log softmax(logits / temperature) of the sampled token —
+// the policy's distribution before top-k/top-p truncation — which is exactly
+// what a teacher-forced forward pass over prompt + completion computes
+// (temperature 0 = greedy, logprobs at temperature 1).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/decoder.h"
+#include "models/tokenizer.h"
+
+namespace fasrl::models {
+
+struct SamplingOptions {
+  double temperature = 1.0;  // 0 = greedy
+  int64_t top_k = 0;         // 0 = off
+  double top_p = 1.0;        // 1 = off
+  int64_t max_new_tokens = 64;
+  int64_t eos_id = -1;       // -1 = none
+  int64_t pad_id = 0;
+  std::vector<std::string> stop;  // needs a tokenizer
+  uint64_t seed = 0;
+  bool use_cache = true;
+};
+
+struct Generation {
+  std::vector<std::vector<int64_t>> tokens;   // per prompt, the completion
+  std::vector<std::vector<double>> logprobs;  // per completion token
+  std::vector<std::string> finish;            // "eos" | "stop" | "length"
+};
+
+Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& options,
+                    const BpeTokenizer* tokenizer = nullptr);
+
+// Teacher-forced log-probs of `completion` after `prompt` (same convention).
+std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>& prompt,
+                                     const std::vector<int64_t>& completion, double temperature);
+
+}  // namespace fasrl::models
