@@ -2,7 +2,14 @@
 
 #include <cmath>
 
+#include <google/protobuf/util/json_util.h>
+
+#include <sstream>
+
 #include "core/error.h"
+#include "core/io.h"
+#include "core/safetensors.h"
+#include "core/yaml_proto.h"
 
 namespace fasrl::models {
 
@@ -116,6 +123,47 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
                                                           cache ? &cache->values[i] : nullptr);
   h = model->norm(h);
   return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);
+}
+
+proto::DecoderConfig load_decoder_config(const std::string& dir) {
+  const std::string path = join_path(dir, "config.json");
+  if (!path_exists(path)) raise(ErrorKind::kNotFound, path, ": missing (an HF model directory has config.json)");
+  proto::DecoderConfig c;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // HF configs carry many keys we do not use
+  const auto status = google::protobuf::util::JsonStringToMessage(read_file(path), &c, options);
+  if (!status.ok()) raise(ErrorKind::kCorruption, path, ": ", status.ToString());
+  return c;
+}
+
+Decoder load_decoder(const std::string& dir) {
+  Decoder model(load_decoder_config(dir));
+  const std::string path = join_path(dir, "model.safetensors");
+  const auto file = load_safetensors(path);
+  torch::NoGradGuard g;
+  for (auto& p : model->named_parameters()) {
+    auto it = file.tensors.find(p.key());
+    if (it == file.tensors.end()) raise(ErrorKind::kNotFound, path, ": tensor '", p.key(), "' is missing");
+    if (it->second.sizes() != p.value().sizes()) {
+      std::ostringstream os;
+      os << path << ": tensor '" << p.key() << "' has shape " << it->second.sizes() << ", config.json implies " << p.value().sizes();
+      raise(ErrorKind::kInvalidArgument, os.str());
+    }
+    p.value().copy_(it->second);
+  }
+  return model;
+}
+
+void save_decoder(Decoder& model, const std::string& dir) {
+  make_dirs(dir);
+  proto::DecoderConfig c = model->config();
+  fill_defaults(&c);
+  std::string json = message_to_json(c);
+  json.insert(json.find('{') + 1, "\n \"architectures\": [\"Qwen2ForCausalLM\"],\n \"model_type\": \"qwen2\",");
+  atomic_write_file(join_path(dir, "config.json"), json + "\n");
+  TensorMap tensors;
+  for (const auto& p : model->named_parameters()) tensors[p.key()] = p.value();
+  save_safetensors(join_path(dir, "model.safetensors"), tensors, {{"format", "pt"}});
 }
 
 }  // namespace fasrl::models

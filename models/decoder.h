@@ -75,4 +75,10 @@ class DecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Decoder);
 
+// HF-style directory: config.json (Qwen2 keys; others ignored) and
+// model.safetensors (HF names; lm_head may be absent when tied).
+proto::DecoderConfig load_decoder_config(const std::string& dir);
+Decoder load_decoder(const std::string& dir);
+void save_decoder(Decoder& model, const std::string& dir);
+
 }  // namespace fasrl::models

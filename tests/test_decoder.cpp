@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "core/io.h"
 #include "models/decoder.h"
+#include "test_util.h"
 
 using namespace fasrl;
 
@@ -51,4 +55,23 @@ TEST(Decoder, TiedEmbeddingsHaveNoLmHead) {
   bool found = false;
   for (const auto& p : untied->named_parameters()) found |= p.key() == "lm_head.weight";
   EXPECT_TRUE(found);
+}
+
+TEST(Decoder, HfDirectoryRoundTripAndForeignConfigKeys) {
+  fasrl::testing::TempDir dir;
+  torch::manual_seed(3);
+  models::Decoder a(tiny());
+  models::save_decoder(a, dir.path());
+  // An HF config.json carries keys we ignore; add some, as Qwen2's does.
+  std::string cfg = fasrl::read_file(dir.sub("config.json"));
+  cfg.insert(cfg.find('{') + 1, "\"torch_dtype\": \"bfloat16\", \"use_sliding_window\": false, ");
+  fasrl::atomic_write_file(dir.sub("config.json"), cfg);
+  models::Decoder b = models::load_decoder(dir.path());
+  torch::NoGradGuard g;
+  const torch::Tensor ids = torch::randint(0, 40, {1, 5}, torch::kInt64);
+  const torch::Tensor pos = torch::arange(5).unsqueeze(0);
+  EXPECT_TRUE(torch::equal(a->forward(a->embed(ids), pos), b->forward(b->embed(ids), pos)));
+  fasrl::atomic_write_file(dir.sub("config.json"), "{\"hidden_size\": 48, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, "
+                                                   "\"vocab_size\": 40, \"num_hidden_layers\": 2, \"intermediate_size\": 64}");
+  fasrl::testing::expect_error([&] { models::load_decoder(dir.path()); }, {"model.safetensors", "config.json implies"});
 }
