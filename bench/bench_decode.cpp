@@ -1,0 +1,74 @@
+// Decode throughput of a ~100M-parameter Qwen2-style decoder with a KV cache,
+// batch 1 and 16 (greedy, 16-token prompt), next to the same model in
+// python3-torch eager with a KV cache, same run and threads; plus the memory
+// bandwidth bound: every decode step streams all weights once, so
+// tokens/s <= copy bandwidth / weight bytes x batch.
+//
+// usage: bench_decode [new_tokens] [threads]
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/timer.h"
+#include "core/yaml_proto.h"
+#include "models/generate.h"
+
+using namespace fasrl;
+
+int main(int argc, char** argv) {
+  const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 32;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  torch::set_num_threads(threads);
+  proto::DecoderConfig c;
+  c.set_vocab_size(32000), c.set_hidden_size(768), c.set_intermediate_size(2048), c.set_num_hidden_layers(12);
+  c.set_num_attention_heads(12), c.set_num_key_value_heads(4), c.set_rope_theta(1e6), c.set_tie_word_embeddings(true);
+  torch::manual_seed(0);
+  models::Decoder model(c);
+  int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  const double weight_bytes = static_cast<double>(params) * 4;
+
+  // Copy bandwidth: read + write of a buffer far larger than the caches.
+  torch::Tensor src = torch::rand({64 << 20}), dst = torch::empty_like(src);
+  dst.copy_(src);
+  Stopwatch bw_clock;
+  for (int i = 0; i < 5; ++i) dst.copy_(src);
+  const double copy_bw = 5.0 * 2 * src.numel() * 4 / bw_clock.seconds();  // bytes moved per second
+
+  proto::DecoderConfig spec_config = c;
+  fill_defaults(&spec_config);
+  std::string spec = message_to_json(spec_config);
+  spec.insert(spec.find('{') + 1, "\"threads\": " + std::to_string(threads) + ",");
+  std::ofstream("/tmp/fasrl_bench_decode.json") << spec;
+
+  std::printf("decode: Qwen2-style, %.1fM params (%.0f MB fp32), %d new tokens after a 16-token prompt, %d threads\n",
+              params / 1e6, weight_bytes / 1e6, new_tokens, threads);
+  std::printf("copy bandwidth %.1f GB/s -> bound = %.1f tokens/s per sequence of the batch\n", copy_bw / 1e9,
+              copy_bw / weight_bytes);
+  std::printf("%-6s %16s %16s %8s %14s %10s\n", "batch", "fasrl tok/s", "python tok/s", "ratio", "bound tok/s", "of bound");
+  for (int batch : {1, 16}) {
+    std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(batch));
+    for (auto& p : prompts)
+      for (int i = 0; i < 16; ++i) p.push_back(torch::randint(0, 32000, {1}).item<int64_t>());
+    models::SamplingOptions o;
+    o.temperature = 0;
+    o.max_new_tokens = 2;
+    models::generate(model, prompts, o);  // warm-up
+    o.max_new_tokens = new_tokens;
+    Stopwatch clock;
+    const auto g = models::generate(model, prompts, o);
+    const double ours = static_cast<double>(batch) * new_tokens / clock.seconds();
+    double theirs = -1;
+    const std::string cmd = "/usr/bin/python3 " + std::string(FASRL_SOURCE_DIR) + "/bench/qwen2_decode.py /tmp/fasrl_bench_decode.json " +
+                            std::to_string(batch) + " " + std::to_string(new_tokens);
+    if (FILE* pipe = ::popen(cmd.c_str(), "r")) {
+      if (std::fscanf(pipe, "tokens_per_s %lf", &theirs) != 1) theirs = -1;
+      ::pclose(pipe);
+    }
+    const double bound = copy_bw / weight_bytes * batch;
+    std::printf("%-6d %16.1f %16.1f %7.2fx %14.1f %9.0f%%\n", batch, ours, theirs, theirs > 0 ? ours / theirs : 0.0, bound,
+                100 * ours / bound);
+  }
+  return 0;
+}
