@@ -4,12 +4,13 @@
 #include "comm/collective.h"
 #include "comm/grad_sync.h"
 #include "comm/world.h"
+#include "mpi_test_main.h"
 #include "test_util.h"
 
 using namespace fasrl::comm;
 
 namespace {
-const World* g_world = nullptr;
+const World& world() { return fasrl::testing::mpi_world(); }
 fasrl::proto::CommConfig comm_config() {
   fasrl::proto::CommConfig c;
   c.set_timeout_s(60);
@@ -18,8 +19,8 @@ fasrl::proto::CommConfig comm_config() {
 }  // namespace
 
 TEST(MpiCollective, AllReduceSumsEveryDtype) {
-  auto coll = make_mpi_collective(g_world->comm, comm_config());
-  const int n = g_world->size, r = g_world->rank;
+  auto coll = make_mpi_collective(world().comm, comm_config());
+  const int n = world().size, r = world().rank;
   for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kInt64, torch::kBFloat16}) {
     torch::Tensor t = torch::arange(10, torch::TensorOptions().dtype(torch::kFloat64)).mul(r + 1).to(dtype);
     coll->all_reduce_sum(t);
@@ -29,22 +30,22 @@ TEST(MpiCollective, AllReduceSumsEveryDtype) {
 }
 
 TEST(MpiCollective, BroadcastCopiesRootBytes) {
-  auto coll = make_mpi_collective(g_world->comm, comm_config());
-  torch::Tensor t = torch::full({5, 3}, static_cast<float>(g_world->rank));
-  coll->broadcast(t, g_world->size - 1);
-  EXPECT_TRUE(torch::equal(t, torch::full({5, 3}, static_cast<float>(g_world->size - 1))));
+  auto coll = make_mpi_collective(world().comm, comm_config());
+  torch::Tensor t = torch::full({5, 3}, static_cast<float>(world().rank));
+  coll->broadcast(t, world().size - 1);
+  EXPECT_TRUE(torch::equal(t, torch::full({5, 3}, static_cast<float>(world().size - 1))));
 }
 
 TEST(MpiCollective, BucketedAverageEqualsMeanOverRanks) {
-  auto coll = make_mpi_collective(g_world->comm, comm_config());
+  auto coll = make_mpi_collective(world().comm, comm_config());
   std::vector<torch::Tensor> grads;
   torch::manual_seed(0);  // same shapes and base values on every rank
   for (int64_t sz : {3000, 70000, 5, 260000, 12}) grads.push_back(torch::randn({sz}));
   grads.push_back(torch::randn({64, 33}, torch::kFloat64));
   std::vector<torch::Tensor> expected;
   for (auto& g : grads) {
-    expected.push_back(g.clone().mul((g_world->size + 1) / 2.0));  // mean of base*(r+1), r = 0..n-1
-    g.mul_(g_world->rank + 1);
+    expected.push_back(g.clone().mul((world().size + 1) / 2.0));  // mean of base*(r+1), r = 0..n-1
+    g.mul_(world().rank + 1);
   }
   auto config = comm_config();
   config.set_bucket_cap_mb(0.5f);
@@ -57,26 +58,16 @@ TEST(MpiCollective, BucketedAverageEqualsMeanOverRanks) {
 
 TEST(ShapeCheck, PassesWhenEqualAndNamesTheDifferingRank) {
   std::vector<torch::Tensor> same{torch::zeros({4, 4}), torch::zeros({7})};
-  EXPECT_NO_THROW(check_same_shapes(g_world->comm, same, "model"));
+  EXPECT_NO_THROW(check_same_shapes(world().comm, same, "model"));
   std::vector<torch::Tensor> skewed = same;
-  if (g_world->rank == 1) skewed[1] = torch::zeros({8});
-  fasrl::testing::expect_error([&] { check_same_shapes(g_world->comm, skewed, "model"); },
+  if (world().rank == 1) skewed[1] = torch::zeros({8});
+  fasrl::testing::expect_error([&] { check_same_shapes(world().comm, skewed, "model"); },
                                {"model: tensor shapes differ", "rank 1 (2 tensors, 24 elements)"});
 }
 
 TEST(Roles, SplitIntoLearnersAndRolloutAndRejectImpossible) {
-  const RoleSplit s = split_roles(*g_world, 1);
-  EXPECT_EQ(s.role, g_world->rank == 0 ? Role::kLearner : Role::kRollout);
-  EXPECT_EQ(s.role_size, g_world->rank == 0 ? 1 : g_world->size - 1);
-  fasrl::testing::expect_error([&] { split_roles(*g_world, g_world->size + 1); }, {"cannot split", "learners"});
-}
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  g_world = &init_world(&argc, &argv);
-  const int rc = RUN_ALL_TESTS();
-  int worst = 0;
-  MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  finalize_world();
-  return worst;
+  const RoleSplit s = split_roles(world(), 1);
+  EXPECT_EQ(s.role, world().rank == 0 ? Role::kLearner : Role::kRollout);
+  EXPECT_EQ(s.role_size, world().rank == 0 ? 1 : world().size - 1);
+  fasrl::testing::expect_error([&] { split_roles(world(), world().size + 1); }, {"cannot split", "learners"});
 }

@@ -9,12 +9,7 @@
 using namespace fasrl;
 
 namespace {
-proto::DecoderConfig tiny() {
-  proto::DecoderConfig c;
-  c.set_vocab_size(40), c.set_hidden_size(32), c.set_intermediate_size(64), c.set_num_hidden_layers(2);
-  c.set_num_attention_heads(4), c.set_num_key_value_heads(2), c.set_rope_theta(10000);
-  return c;
-}
+proto::DecoderConfig tiny() { return fasrl::testing::tiny_decoder(40); }
 }  // namespace
 
 TEST(Decoder, IncrementalDecodingWithCacheEqualsFullForward) {

@@ -36,6 +36,13 @@ inline proto::SynthConfig tiny_synth(const std::string& out_dir, int subjects = 
   return c;
 }
 
+inline proto::DecoderConfig tiny_decoder(int vocab) {
+  proto::DecoderConfig c;
+  c.set_vocab_size(vocab), c.set_hidden_size(32), c.set_intermediate_size(64), c.set_num_hidden_layers(2);
+  c.set_num_attention_heads(4), c.set_num_key_value_heads(2), c.set_rope_theta(10000);
+  return c;
+}
+
 // Runs `body`, expects a fasrl::Error whose message contains every `needle`.
 template <typename Body>
 void expect_error(Body body, std::initializer_list<std::string> needles) {

@@ -3,33 +3,21 @@
 the CLIP text encoder and the MoAE-CR losses (CE, DM, CDM) plus the metric
 learning baselines. Loads what tests/reference/dump_moae_cr wrote and checks
 outputs, losses and every parameter gradient (float64)."""
-import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"F64": np.float64, "F32": np.float32, "I64": np.int64}
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+import safetensors_np  # noqa: E402
 
 
 def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        out[name] = torch.from_numpy(arr.copy())
-    return out
+    return {k: torch.from_numpy(v.copy()) for k, v in safetensors_np.load(path).items()}
 
 
 def linear(x, p, name, bias=True):
