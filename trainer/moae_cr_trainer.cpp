@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "comm/collective.h"
@@ -190,16 +191,19 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   // Resume: rank 0 picks the newest checkpoint that verifies; every rank loads that one.
   TrainerState state;
   std::string chosen;
+  std::optional<Checkpoint> latest;
   if (tc.resume() && rank == 0) {
     std::vector<std::string> skipped;
-    if (load_latest_checkpoint(job.run.dir(), &skipped, &chosen)) LOG(INFO) << "resuming from " << chosen;
+    latest = load_latest_checkpoint(job.run.dir(), &skipped, &chosen);
+    if (latest) LOG(INFO) << "resuming from " << chosen;
     for (const auto& s : skipped) LOG(ERROR) << s;
   }
   broadcast_string(chosen, learners);
   if (!chosen.empty()) {
-    const Checkpoint ck = load_checkpoint(chosen);
-    restore(model, *optimizer, ck, job.optim.name(), chosen);
-    state = ck.state;
+    if (!latest) latest = load_checkpoint(chosen);  // rank 0 has it already
+    restore(model, *optimizer, *latest, job.optim.name(), chosen);
+    state = latest->state;
+    latest.reset();
   }
   {
     torch::NoGradGuard g;
