@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "models/tokenizer.h"
 
 namespace fasrl::models {
 namespace {
@@ -15,29 +16,18 @@ namespace {
 const char* kPattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-std::vector<std::string> byte_alphabet() {  // GPT-2 byte -> printable code point (UTF-8)
-  std::vector<int> bs;
-  for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
-  std::vector<int> cs = bs;
-  for (int b = 0, n = 0; b < 256; ++b)
-    if (std::find(bs.begin(), bs.end(), b) == bs.end()) bs.push_back(b), cs.push_back(256 + n++);
-  std::vector<std::string> out(256);
-  for (size_t i = 0; i < bs.size(); ++i) icu::UnicodeString(static_cast<UChar32>(cs[i])).toUTF8String(out[static_cast<size_t>(bs[i])]);
-  return out;
-}
-
 }  // namespace
 
 std::string train_bpe(const std::vector<std::string>& documents, const BpeTrainOptions& o) {
-  const auto alphabet = byte_alphabet();
+  const auto& alphabet = gpt2_byte_alphabet();
   if (o.vocab_size < 256 + static_cast<int>(o.special_tokens.size()))
-    raise(ErrorKind::kInvalidArgument, "tokenizer train: vocab_size ", o.vocab_size, " is below 256 bytes + special tokens");
+    raise(ErrorKind::kInvalidArgument, "tokenizer train: vocab_size ", o.vocab_size,
+          " is below 256 bytes + special tokens");
   // Word counts after pre-tokenisation; each word as a list of symbols.
   UErrorCode status = U_ZERO_ERROR;
   UParseError perr;
-  std::unique_ptr<icu::RegexPattern> pattern(icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(kPattern), perr, status));
+  std::unique_ptr<icu::RegexPattern> pattern(
+      icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(kPattern), perr, status));
   std::map<std::string, int64_t> counts;
   for (const auto& doc : documents) {
     const icu::UnicodeString u = icu::UnicodeString::fromUTF8(doc);
@@ -56,14 +46,7 @@ std::string train_bpe(const std::vector<std::string>& documents, const BpeTrainO
   };
   std::vector<Word> words;
   for (const auto& [w, c] : counts) {
-    Word word{{}, c};
-    for (size_t i = 0; i < w.size();) {  // split into code points
-      const unsigned char ch = static_cast<unsigned char>(w[i]);
-      const size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : 4;
-      word.symbols.push_back(w.substr(i, len));
-      i += len;
-    }
-    words.push_back(std::move(word));
+    words.push_back({utf8_code_points(w), c});
   }
   nlohmann::json vocab = nlohmann::json::object();
   for (int b = 0; b < 256; ++b) vocab[alphabet[static_cast<size_t>(b)]] = b;
@@ -97,11 +80,17 @@ std::string train_bpe(const std::vector<std::string>& documents, const BpeTrainO
   }
   nlohmann::json added = nlohmann::json::array();
   for (const auto& s : o.special_tokens) {
-    added.push_back({{"id", next_id}, {"content", s}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
-                     {"normalized", false}, {"special", true}});
+    added.push_back({{"id", next_id},
+                     {"content", s},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
     vocab[s] = next_id++;
   }
-  const nlohmann::json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  const nlohmann::json byte_level = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
   const nlohmann::json tok = {
       {"version", "1.0"},
       {"truncation", nullptr},
@@ -111,13 +100,21 @@ std::string train_bpe(const std::vector<std::string>& documents, const BpeTrainO
       {"pre_tokenizer",
        {{"type", "Sequence"},
         {"pretokenizers",
-         {{{"type", "Split"}, {"pattern", {{"Regex", kPattern}}}, {"behavior", "Isolated"}, {"invert", false}}, byte_level}}}},
+         {{{"type", "Split"}, {"pattern", {{"Regex", kPattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+          byte_level}}}},
       {"post_processor", byte_level},
       {"decoder", byte_level},
       {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
-        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
-        {"vocab", vocab}, {"merges", merges}}}};
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", ""},
+        {"end_of_word_suffix", ""},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        {"ignore_merges", false},
+        {"vocab", vocab},
+        {"merges", merges}}}};
   return tok.dump(1);
 }
 

@@ -16,33 +16,32 @@
 namespace fasrl::models {
 using nlohmann::json;
 
-namespace {
-
-// GPT-2's reversible byte -> printable code point map.
-std::vector<std::string> byte_to_unicode() {
-  std::vector<int> bs;
-  for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
-  std::vector<int> cs = bs;
-  int n = 0;
-  for (int b = 0; b < 256; ++b) {
-    if (std::find(bs.begin(), bs.end(), b) == bs.end()) {
-      bs.push_back(b);
-      cs.push_back(256 + n++);
+const std::vector<std::string>& gpt2_byte_alphabet() {
+  static const std::vector<std::string> alphabet = [] {
+    std::vector<int> bs;
+    for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
+    for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
+    for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
+    std::vector<int> cs = bs;
+    int n = 0;
+    for (int b = 0; b < 256; ++b) {
+      if (std::find(bs.begin(), bs.end(), b) == bs.end()) {
+        bs.push_back(b);
+        cs.push_back(256 + n++);
+      }
     }
-  }
-  std::vector<std::string> out(256);
-  for (size_t i = 0; i < bs.size(); ++i) {
-    std::string s;
-    icu::UnicodeString(static_cast<UChar32>(cs[i])).toUTF8String(s);
-    out[static_cast<size_t>(bs[i])] = s;
-  }
-  return out;
+    std::vector<std::string> out(256);
+    for (size_t i = 0; i < bs.size(); ++i) {
+      std::string s;
+      icu::UnicodeString(static_cast<UChar32>(cs[i])).toUTF8String(s);
+      out[static_cast<size_t>(bs[i])] = s;
+    }
+    return out;
+  }();
+  return alphabet;
 }
 
-// Splits a UTF-8 string into code points (as UTF-8 strings).
-std::vector<std::string> utf8_chars(const std::string& s) {
+std::vector<std::string> utf8_code_points(const std::string& s) {
   std::vector<std::string> out;
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
@@ -53,8 +52,6 @@ std::vector<std::string> utf8_chars(const std::string& s) {
   return out;
 }
 
-}  // namespace
-
 struct BpeTokenizer::Impl {
   std::unordered_map<std::string, int64_t> vocab;
   std::vector<std::string> id_to_token;
@@ -62,7 +59,7 @@ struct BpeTokenizer::Impl {
   std::vector<std::pair<std::string, int64_t>> added;  // content -> id, longest first
   std::unique_ptr<icu::RegexPattern> pattern;
   bool nfc = false;
-  std::vector<std::string> byte_map = byte_to_unicode();
+  const std::vector<std::string>& byte_map = gpt2_byte_alphabet();
   std::unordered_map<std::string, unsigned char> unicode_to_byte;
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
@@ -73,7 +70,7 @@ struct BpeTokenizer::Impl {
       auto it = cache.find(piece);
       if (it != cache.end()) return it->second;
     }
-    std::vector<std::string> parts = utf8_chars(piece);
+    std::vector<std::string> parts = utf8_code_points(piece);
     while (parts.size() > 1) {
       int best = INT_MAX;
       size_t at = 0;
@@ -149,7 +146,8 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
   try {
     const json& model = j.at("model");
     if (model.value("type", "BPE") != "BPE")
-      raise(ErrorKind::kInvalidArgument, source, ": model.type is '", model.value("type", ""), "', only BPE is supported");
+      raise(ErrorKind::kInvalidArgument, source, ": model.type is '", model.value("type", ""),
+            "', only BPE is supported");
     for (const auto& [tok, id] : model.at("vocab").items()) d.vocab[tok] = id.get<int64_t>();
     int rank = 0;
     for (const auto& m : model.at("merges")) {
@@ -169,10 +167,12 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
         d.added.emplace_back(a.at("content").get<std::string>(), a.at("id").get<int64_t>());
         d.vocab[a["content"].get<std::string>()] = a["id"].get<int64_t>();
       }
-    std::sort(d.added.begin(), d.added.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    std::sort(d.added.begin(), d.added.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
     if (j.contains("normalizer") && j["normalizer"].is_object()) {
       const std::string type = j["normalizer"].value("type", "");
-      if (type != "NFC") raise(ErrorKind::kInvalidArgument, source, ": normalizer '", type, "' is not supported (NFC only)");
+      if (type != "NFC")
+        raise(ErrorKind::kInvalidArgument, source, ": normalizer '", type, "' is not supported (NFC only)");
       d.nfc = true;
     }
     // The Split regex of the pre-tokenizer (directly or inside a Sequence).
@@ -191,7 +191,8 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
       UParseError perr;
       d.pattern.reset(icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(regex), perr, status));
       if (U_FAILURE(status))
-        raise(ErrorKind::kInvalidArgument, source, ": pre_tokenizer regex does not compile (", u_errorName(status), ")");
+        raise(ErrorKind::kInvalidArgument, source, ": pre_tokenizer regex does not compile (", u_errorName(status),
+              ")");
     }
   } catch (const json::exception& e) {
     raise(ErrorKind::kCorruption, source, ": ", e.what());
@@ -237,7 +238,7 @@ std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const {
       out += tok;
       continue;
     }
-    for (const auto& ch : utf8_chars(tok)) {
+    for (const auto& ch : utf8_code_points(tok)) {
       auto it = impl_->unicode_to_byte.find(ch);
       out += it == impl_->unicode_to_byte.end() ? ch : std::string(1, static_cast<char>(it->second));
     }

@@ -13,6 +13,13 @@
 
 namespace fasrl::models {
 
+// GPT-2's reversible byte -> printable code point map: entry b is the UTF-8
+// of the character that stands for byte b in byte-level BPE vocabularies.
+const std::vector<std::string>& gpt2_byte_alphabet();
+
+// A UTF-8 string split into its code points (each as UTF-8).
+std::vector<std::string> utf8_code_points(const std::string& s);
+
 class BpeTokenizer {
  public:
   static BpeTokenizer load(const std::string& tokenizer_json_path);

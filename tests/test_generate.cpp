@@ -13,20 +13,7 @@ proto::DecoderConfig tiny() { return fasrl::testing::tiny_decoder(260); }
 // Byte-level tokenizer with no merges: token id = byte value.
 models::BpeTokenizer byte_tokenizer() {
   nlohmann::json vocab = nlohmann::json::object();
-  std::vector<int> bs;
-  for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
-  std::vector<int> cs = bs;
-  for (int b = 0, n = 0; b < 256; ++b)
-    if (std::find(bs.begin(), bs.end(), b) == bs.end()) bs.push_back(b), cs.push_back(256 + n++);
-  for (size_t i = 0; i < bs.size(); ++i) {
-    std::string s;
-    const int cp = cs[i];
-    if (cp < 0x80) s += static_cast<char>(cp);
-    else s += static_cast<char>(0xC0 | (cp >> 6)), s += static_cast<char>(0x80 | (cp & 0x3F));
-    vocab[s] = bs[i];
-  }
+  for (int b = 0; b < 256; ++b) vocab[models::gpt2_byte_alphabet()[static_cast<size_t>(b)]] = b;
   nlohmann::json j = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
   return models::BpeTokenizer::from_json(j.dump(), "bytes");
 }
@@ -46,7 +33,8 @@ TEST(Generate, CacheAndNoCacheGiveTheSameSamples) {
     const auto full = models::generate(model, kPrompts, o);
     EXPECT_EQ(cached.tokens, full.tokens) << "temperature " << temperature;
     for (size_t i = 0; i < kPrompts.size(); ++i)
-      for (size_t t = 0; t < cached.logprobs[i].size(); ++t) EXPECT_NEAR(cached.logprobs[i][t], full.logprobs[i][t], 1e-5);
+      for (size_t t = 0; t < cached.logprobs[i].size(); ++t)
+        EXPECT_NEAR(cached.logprobs[i][t], full.logprobs[i][t], 1e-5);
   }
 }
 
