@@ -1,18 +1,18 @@
 // fasrl — the one binary. Subcommands dispatch to the modules; every error
 // ends the process with "fasrl: error: <what, where>" and exit code 1.
-#include <glog/logging.h>
 #include <H5public.h>
+#include <glog/logging.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <iomanip>
+#include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-#include <cstdlib>
-#include <functional>
-#include <iostream>
-#include <map>
 
 #include "comm/world.h"
 #include "core/error.h"
@@ -20,7 +20,9 @@
 #include "core/preemption.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
+#include "data/augment.h"
 #include "data/dataset_tools.h"
+#include "data/image_codec.h"
 #include "data/loader.h"
 #include "data/pack.h"
 #include "data/synth.h"
@@ -28,11 +30,9 @@
 #include "eval/score_file.h"
 #include "launch/cli.h"
 #include "launch/runtime.h"
-#include "proto/config.pb.h"
-#include "data/augment.h"
-#include "data/image_codec.h"
 #include "models/bpe_trainer.h"
 #include "models/tokenizer.h"
+#include "proto/config.pb.h"
 #include "trainer/checkpoint.h"
 #include "trainer/export.h"
 #include "trainer/moae_cr_trainer.h"
@@ -100,7 +100,8 @@ int cmd_synth(const Args& args) {
 }
 
 int cmd_pack(const Args& args) {
-  if (!args.has("csv") || !args.has("out")) raise(ErrorKind::kInvalidArgument, "data pack needs --csv FILE and --out DIR");
+  if (!args.has("csv") || !args.has("out"))
+    raise(ErrorKind::kInvalidArgument, "data pack needs --csv FILE and --out DIR");
   data::PackOptions o;
   o.csv_path = args.get("csv");
   o.out_dir = args.get("out");
@@ -156,15 +157,16 @@ int cmd_iterate(const Args& args) {
     for (int64_t j = 0; j < b.size(); ++j) ++per_class[static_cast<size_t>(coarse[j])];
   }
   const double secs = clock.seconds();
-  std::cout << "[rank " << rank << "/" << world << "] " << config.data().protocol() << "/" << config.data().split() << ": "
-            << batches << " batches, " << samples << " samples (live " << per_class[0] << ", physical "
+  std::cout << "[rank " << rank << "/" << world << "] " << config.data().protocol() << "/" << config.data().split()
+            << ": " << batches << " batches, " << samples << " samples (live " << per_class[0] << ", physical "
             << per_class[1] << ", digital " << per_class[2] << ") in " << secs << " s = " << samples / secs
             << " samples/s with " << config.data().workers() << " workers, " << threads << " torch threads\n";
   return 0;
 }
 
 int cmd_eval_scores(const Args& args) {
-  if (!args.has("dev") || !args.has("test")) raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
+  if (!args.has("dev") || !args.has("test"))
+    raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
   const auto report = eval::evaluate(eval::read_score_file(args.get("dev")), eval::read_score_file(args.get("test")));
   const std::string json = eval::report_to_json(report, data::default_fine_labels());
   if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
@@ -184,10 +186,11 @@ int cmd_train(const Args& args) {
   if (world.rank == 0) {
     make_dirs(config.run().dir());
     atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
-    LOG(INFO) << "train: " << world.size << " learner ranks x " << threads << " threads, run dir " << config.run().dir();
+    LOG(INFO) << "train: " << world.size << " learner ranks x " << threads << " threads, run dir "
+              << config.run().dir();
   }
-  trainer::MoaeCrJob job{config.run(),   config.data(),  config.model(), config.optim(),
-                         config.train(), config.comm(),  message_to_json(config)};
+  trainer::MoaeCrJob job{config.run(),   config.data(), config.model(),         config.optim(),
+                         config.train(), config.comm(), message_to_json(config)};
   install_preemption_handlers();
   const auto result = trainer::train_moae_cr(job, world.comm);
   if (result.preempted) {
@@ -208,30 +211,26 @@ int cmd_train(const Args& args) {
   return 0;
 }
 
-// --checkpoint DIR (verified), or the newest checkpoint of run.dir that verifies.
-std::string chosen_checkpoint(const Args& args, const proto::JobConfig& config) {
-  std::string dir = args.get("checkpoint");
-  if (!dir.empty()) {
-    trainer::load_checkpoint(dir);  // verifies every hash
-    return dir;
-  }
+// --checkpoint DIR, or the newest checkpoint of run.dir that verifies; loaded
+// (every hash checked) once, and `dir` says which.
+trainer::Checkpoint chosen_checkpoint(const Args& args, const proto::JobConfig& config, std::string* dir) {
+  *dir = args.get("checkpoint");
+  if (!dir->empty()) return trainer::load_checkpoint(*dir);
   std::vector<std::string> skipped;
-  auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, &dir);
+  auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, dir);
   for (const auto& s : skipped) std::cerr << s << "\n";
   if (!latest) raise(ErrorKind::kNotFound, config.run().dir(), "/checkpoints: no checkpoint that verifies");
-  return dir;
+  return std::move(*latest);
 }
 
 int cmd_eval(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
   configure_threads(config.run());
-  const std::string dir = chosen_checkpoint(args, config);
+  std::string dir;
+  const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
   const proto::ClipConfig model_config = trainer::resolve_model_config(config.model(), config.data());
   models::ClipModel model(model_config);
-  {
-    const std::string path = join_path(dir, "model.safetensors");
-    model->load_weights(path);
-  }
+  model->load_weights(ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(model_config.vision().image_size());
   std::vector<trainer::SampleScore> scores;
@@ -255,9 +254,11 @@ int cmd_export(const Args& args) {
   if (!args.has("out")) raise(ErrorKind::kInvalidArgument, "export needs --out DIR");
   const proto::JobConfig config = load_job_config(args);
   configure_threads(config.run());
-  const std::string dir = chosen_checkpoint(args, config);
-  const double threshold = trainer::export_moae_cr(dir, trainer::resolve_model_config(config.model(), config.data()),
-                                                   config.data(), config.train().moae_cr(), args.get("out"));
+  std::string dir;
+  const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
+  const double threshold =
+      trainer::export_moae_cr(dir, ck.model, trainer::resolve_model_config(config.model(), config.data()),
+                              config.data(), config.train().moae_cr(), args.get("out"));
   std::cout << "exported " << dir << " to " << args.get("out") << " (dev threshold " << threshold << ")\n";
   return 0;
 }
@@ -319,7 +320,8 @@ int cmd_tokenizer_encode(const Args& args) {
 }
 
 int cmd_tokenizer_train(const Args& args) {
-  if (!args.has("corpus") || !args.has("out")) raise(ErrorKind::kInvalidArgument, "tokenizer train needs --corpus and --out");
+  if (!args.has("corpus") || !args.has("out"))
+    raise(ErrorKind::kInvalidArgument, "tokenizer train needs --corpus and --out");
   std::vector<std::string> docs;
   std::istringstream lines(read_file(args.get("corpus")));
   for (std::string line; std::getline(lines, line);)
@@ -329,7 +331,8 @@ int cmd_tokenizer_train(const Args& args) {
   o.vocab_size = args.get_int("vocab-size", o.vocab_size);
   atomic_write_file(args.get("out"), models::train_bpe(docs, o));
   const auto tok = models::BpeTokenizer::load(args.get("out"));
-  std::cout << "trained " << args.get("out") << ": vocab " << tok.vocab_size() << " from " << docs.size() << " documents\n";
+  std::cout << "trained " << args.get("out") << ": vocab " << tok.vocab_size() << " from " << docs.size()
+            << " documents\n";
   return 0;
 }
 
@@ -343,7 +346,8 @@ int cmd_version(const Args& args) {
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
   std::cout << "fasrl 0.1.0\n  torch " << TORCH_VERSION << "\n  hdf5 " << maj << "." << min << "." << rel
-            << "\n  nccl backend " <<
+            << "\n  nccl backend "
+            <<
 #ifdef FASRL_HAVE_NCCL
       "compiled"
 #else
@@ -364,13 +368,20 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   std::vector<std::string> words(argv + 1, argv + argc);
   using Command = std::function<int(const Args&)>;
-  const std::map<std::string, Command> commands = {
-      {"data synth", cmd_synth},   {"data pack", cmd_pack},       {"data inspect", cmd_inspect},
-      {"data verify", cmd_verify}, {"data iterate", cmd_iterate}, {"config show", cmd_config_show},
-      {"eval scores", cmd_eval_scores}, {"train", cmd_train}, {"eval", cmd_eval},
-      {"export", cmd_export},           {"infer", cmd_infer},
-      {"tokenizer encode", cmd_tokenizer_encode}, {"tokenizer train", cmd_tokenizer_train},
-      {"version", cmd_version}};
+  const std::map<std::string, Command> commands = {{"data synth", cmd_synth},
+                                                   {"data pack", cmd_pack},
+                                                   {"data inspect", cmd_inspect},
+                                                   {"data verify", cmd_verify},
+                                                   {"data iterate", cmd_iterate},
+                                                   {"config show", cmd_config_show},
+                                                   {"eval scores", cmd_eval_scores},
+                                                   {"train", cmd_train},
+                                                   {"eval", cmd_eval},
+                                                   {"export", cmd_export},
+                                                   {"infer", cmd_infer},
+                                                   {"tokenizer encode", cmd_tokenizer_encode},
+                                                   {"tokenizer train", cmd_tokenizer_train},
+                                                   {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;
     return words.empty() ? 2 : 0;

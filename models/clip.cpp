@@ -16,7 +16,8 @@ VisionEmbeddingsImpl::VisionEmbeddingsImpl(const proto::VisionConfig& c) {
   class_embedding = register_parameter("class_embedding", torch::randn({c.width()}) * 0.02);
   patch_embedding = register_module(
       "patch_embedding",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_channels(), c.width(), c.patch_size()).stride(c.patch_size()).bias(false)));
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(c.in_channels(), c.width(), c.patch_size()).stride(c.patch_size()).bias(false)));
   position_embedding = register_module("position_embedding", torch::nn::Embedding(num_positions_, c.width()));
   torch::NoGradGuard g;
   position_embedding->weight.normal_(0, 0.02);
@@ -24,9 +25,9 @@ VisionEmbeddingsImpl::VisionEmbeddingsImpl(const proto::VisionConfig& c) {
 
 torch::Tensor VisionEmbeddingsImpl::forward(const torch::Tensor& images) {
   const int64_t b = images.size(0);
-  const torch::Tensor patches = patch_embedding(images).flatten(2).transpose(1, 2);           // [B, P, D]
-  const torch::Tensor cls = class_embedding.view({1, 1, -1}).expand({b, 1, patches.size(2)}); // [B, 1, D]
-  return torch::cat({cls, patches}, 1) + position_embedding->weight.unsqueeze(0);             // [B, 1+P, D]
+  const torch::Tensor patches = patch_embedding(images).flatten(2).transpose(1, 2);            // [B, P, D]
+  const torch::Tensor cls = class_embedding.view({1, 1, -1}).expand({b, 1, patches.size(2)});  // [B, 1, D]
+  return torch::cat({cls, patches}, 1) + position_embedding->weight.unsqueeze(0);              // [B, 1+P, D]
 }
 
 EncoderImpl::EncoderImpl(int64_t width, int64_t layers, int64_t heads, double mlp_ratio, const proto::MoaeConfig* moae,
@@ -42,20 +43,23 @@ torch::Tensor EncoderImpl::forward(torch::Tensor x, const torch::Tensor& mask) {
 
 VisionTransformerImpl::VisionTransformerImpl(const proto::VisionConfig& c) {
   embeddings = register_module("embeddings", VisionEmbeddings(c));
-  pre_layrnorm = register_module("pre_layrnorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
-  encoder = register_module("encoder", Encoder(c.width(), c.layers(), c.heads(), c.mlp_ratio(), &c.moae(),
-                                               embeddings->num_positions()));
-  post_layernorm = register_module("post_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
+  pre_layrnorm =
+      register_module("pre_layrnorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
+  encoder = register_module(
+      "encoder", Encoder(c.width(), c.layers(), c.heads(), c.mlp_ratio(), &c.moae(), embeddings->num_positions()));
+  post_layernorm =
+      register_module("post_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
 }
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) {
   const torch::Tensor h = encoder(pre_layrnorm(embeddings(images)));  // [B, 1+P, D]
-  return post_layernorm(h.select(1, 0));                             // class token [B, D]
+  return post_layernorm(h.select(1, 0));                              // class token [B, D]
 }
 
 TextTransformerImpl::TextTransformerImpl(const proto::TextConfig& c) {
   embeddings = register_module("embeddings", std::make_shared<Embeddings>());
-  embeddings->token_embedding = embeddings->register_module("token_embedding", torch::nn::Embedding(c.vocab_size(), c.width()));
+  embeddings->token_embedding =
+      embeddings->register_module("token_embedding", torch::nn::Embedding(c.vocab_size(), c.width()));
   embeddings->position_embedding =
       embeddings->register_module("position_embedding", torch::nn::Embedding(c.context_length(), c.width()));
   {
@@ -64,48 +68,55 @@ TextTransformerImpl::TextTransformerImpl(const proto::TextConfig& c) {
     embeddings->position_embedding->weight.normal_(0, 0.01);
   }
   encoder = register_module("encoder", Encoder(c.width(), c.layers(), c.heads(), c.mlp_ratio(), nullptr, 0));
-  final_layer_norm = register_module("final_layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
+  final_layer_norm =
+      register_module("final_layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.width()}).eps(1e-5)));
 }
 
 torch::Tensor TextTransformerImpl::forward(const torch::Tensor& ids, const torch::Tensor& eot) {
   const int64_t t = ids.size(1);
-  const torch::Tensor x = embeddings->token_embedding(ids) + embeddings->position_embedding->weight.slice(0, 0, t).unsqueeze(0);
+  const torch::Tensor x =
+      embeddings->token_embedding(ids) + embeddings->position_embedding->weight.slice(0, 0, t).unsqueeze(0);
   const torch::Tensor causal =
       torch::full({t, t}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);  // [T, T]
-  const torch::Tensor h = final_layer_norm(encoder(x, causal));                            // [K, T, D]
-  return h.index({torch::arange(ids.size(0), ids.options()), eot});                        // [K, D]
+  const torch::Tensor h = final_layer_norm(encoder(x, causal));                           // [K, T, D]
+  return h.index({torch::arange(ids.size(0), ids.options()), eot});                       // [K, D]
 }
 
 ClipModelImpl::ClipModelImpl(const proto::ClipConfig& c) {
   vision_model = register_module("vision_model", VisionTransformer(c.vision()));
   text_model = register_module("text_model", TextTransformer(c.text()));
-  visual_projection = register_module("visual_projection",
-                                      torch::nn::Linear(torch::nn::LinearOptions(c.vision().width(), c.projection_dim()).bias(false)));
-  text_projection = register_module("text_projection",
-                                    torch::nn::Linear(torch::nn::LinearOptions(c.text().width(), c.projection_dim()).bias(false)));
+  visual_projection =
+      register_module("visual_projection",
+                      torch::nn::Linear(torch::nn::LinearOptions(c.vision().width(), c.projection_dim()).bias(false)));
+  text_projection = register_module(
+      "text_projection", torch::nn::Linear(torch::nn::LinearOptions(c.text().width(), c.projection_dim()).bias(false)));
   logit_scale = register_parameter("logit_scale", torch::full({}, c.logit_scale_init()));
   if (!c.weights().empty()) load_weights(c.weights());
 }
 
-torch::Tensor ClipModelImpl::encode_image(const torch::Tensor& images) { return visual_projection(vision_model(images)); }
+torch::Tensor ClipModelImpl::encode_image(const torch::Tensor& images) {
+  return visual_projection(vision_model(images));
+}
 
 torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids, const torch::Tensor& eot) {
   return text_projection(text_model(ids, eot));
 }
 
-int ClipModelImpl::load_weights(const std::string& path) {
-  const auto file = load_safetensors(path);
+int ClipModelImpl::load_weights(const std::string& path) { return load_weights(load_safetensors(path).tensors, path); }
+
+int ClipModelImpl::load_weights(const std::map<std::string, torch::Tensor>& tensors, const std::string& path) {
   torch::NoGradGuard g;
   int loaded = 0;
   for (auto& p : named_parameters()) {
-    auto it = file.tensors.find(p.key());
-    if (it == file.tensors.end()) {
+    auto it = tensors.find(p.key());
+    if (it == tensors.end()) {
       if (p.key().find(".moae.") != std::string::npos) continue;  // MoAE is new: random init
       raise(ErrorKind::kNotFound, path, ": tensor '", p.key(), "' is missing");
     }
     if (it->second.sizes() != p.value().sizes()) {
       std::ostringstream os;
-      os << path << ": tensor '" << p.key() << "' has shape " << it->second.sizes() << ", the model expects " << p.value().sizes();
+      os << path << ": tensor '" << p.key() << "' has shape " << it->second.sizes() << ", the model expects "
+         << p.value().sizes();
       raise(ErrorKind::kInvalidArgument, os.str());
     }
     p.value().copy_(it->second);

@@ -7,6 +7,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,8 @@ class ClipModelImpl : public torch::nn::Module {
   // Loads HF-named weights; every non-MoAE parameter must be present with its
   // shape (errors name the tensor and file). Returns the number loaded.
   int load_weights(const std::string& path);
+  // Same, from tensors already in memory; `source` names them in errors.
+  int load_weights(const std::map<std::string, torch::Tensor>& tensors, const std::string& source);
 
  private:
   VisionTransformer vision_model{nullptr};

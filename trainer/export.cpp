@@ -15,10 +15,11 @@
 namespace fasrl::trainer {
 using nlohmann::json;
 
-double export_moae_cr(const std::string& checkpoint_dir, const proto::ClipConfig& model_config,
-                      const proto::LoaderConfig& data, const proto::MoaeCrConfig& lc, const std::string& out_dir) {
+double export_moae_cr(const std::string& checkpoint_dir, const TensorMap& checkpoint_weights,
+                      const proto::ClipConfig& model_config, const proto::LoaderConfig& data,
+                      const proto::MoaeCrConfig& lc, const std::string& out_dir) {
   models::ClipModel model(model_config);
-  model->load_weights(join_path(checkpoint_dir, "model.safetensors"));
+  model->load_weights(checkpoint_weights, join_path(checkpoint_dir, "model.safetensors"));
   const models::PromptTokens prompts = class_prompts(model_config, lc);
   proto::LoaderConfig eval_data = data;
   eval_data.set_image_size(model_config.vision().image_size());
@@ -36,22 +37,30 @@ double export_moae_cr(const std::string& checkpoint_dir, const proto::ClipConfig
     for (const auto& m : manifest.modalities) modalities.push_back({{"name", m.name}, {"channels", m.channels}});
   } else {
     for (const auto& name : data.modalities())
-      modalities.push_back({{"name", name}, {"channels", manifest.modalities[static_cast<size_t>(manifest.modality_index(name))].channels}});
+      modalities.push_back(
+          {{"name", name},
+           {"channels", manifest.modalities[static_cast<size_t>(manifest.modality_index(name))].channels}});
   }
   auto rows = [](const torch::Tensor& t) {
     std::vector<std::vector<int64_t>> out;
-    for (int64_t r = 0; r < t.size(0); ++r) out.emplace_back(t[r].data_ptr<int64_t>(), t[r].data_ptr<int64_t>() + t.size(1));
+    for (int64_t r = 0; r < t.size(0); ++r)
+      out.emplace_back(t[r].data_ptr<int64_t>(), t[r].data_ptr<int64_t>() + t.size(1));
     return out;
   };
   const json config = {
       {"architecture", "fasrl-moae-clip"},
       {"format_version", 1},
       {"model", json::parse(message_to_json(model_config))},
-      {"input", {{"modalities", modalities}, {"image_size", model_config.vision().image_size()},
-                 {"layout", "modalities stacked on channels in this order, CHW"},
-                 {"normalize", "pixel / 255 * 2 - 1; a missing modality is all zeros before normalising"}}},
+      {"input",
+       {{"modalities", modalities},
+        {"image_size", model_config.vision().image_size()},
+        {"layout", "modalities stacked on channels in this order, CHW"},
+        {"normalize", "pixel / 255 * 2 - 1; a missing modality is all zeros before normalising"}}},
       {"prompts", {{"live", lc.live_prompt()}, {"fake", lc.fake_prompt()}}},
-      {"prompt_tokens", {{"ids", rows(prompts.ids)}, {"eot", std::vector<int64_t>(prompts.eot.data_ptr<int64_t>(), prompts.eot.data_ptr<int64_t>() + prompts.eot.numel())}}},
+      {"prompt_tokens",
+       {{"ids", rows(prompts.ids)},
+        {"eot", std::vector<int64_t>(prompts.eot.data_ptr<int64_t>(),
+                                     prompts.eot.data_ptr<int64_t>() + prompts.eot.numel())}}},
       {"label_map", {{"0", "live"}, {"1", "fake"}}},
       {"score", "P(fake) = softmax(exp(logit_scale) * cos(image, [live, fake] text))[1]; attack if score >= threshold"},
       {"threshold", report.threshold},
@@ -74,7 +83,8 @@ ExportedModel load_export(const std::string& dir) {
     raise(ErrorKind::kCorruption, path, ": not valid JSON (", e.what(), ")");
   }
   if (config.value("architecture", "") != "fasrl-moae-clip")
-    raise(ErrorKind::kInvalidArgument, path, ": architecture is '", config.value("architecture", ""), "', expected fasrl-moae-clip");
+    raise(ErrorKind::kInvalidArgument, path, ": architecture is '", config.value("architecture", ""),
+          "', expected fasrl-moae-clip");
   const std::string weights = join_path(dir, "model.safetensors");
   if (config.contains("sha256") && sha256_file(weights) != config["sha256"].value("model.safetensors", ""))
     raise(ErrorKind::kCorruption, weights, ": SHA-256 does not match config.json");
@@ -86,9 +96,11 @@ ExportedModel load_export(const std::string& dir) {
   out.model->load_weights(weights);
   out.model->eval();
   const auto ids = config["prompt_tokens"]["ids"].get<std::vector<std::vector<int64_t>>>();
-  out.prompts.ids = torch::zeros({static_cast<int64_t>(ids.size()), static_cast<int64_t>(ids[0].size())}, torch::kInt64);
+  out.prompts.ids =
+      torch::zeros({static_cast<int64_t>(ids.size()), static_cast<int64_t>(ids[0].size())}, torch::kInt64);
   for (size_t r = 0; r < ids.size(); ++r)
-    for (size_t c = 0; c < ids[r].size(); ++c) out.prompts.ids[static_cast<int64_t>(r)][static_cast<int64_t>(c)] = ids[r][c];
+    for (size_t c = 0; c < ids[r].size(); ++c)
+      out.prompts.ids[static_cast<int64_t>(r)][static_cast<int64_t>(c)] = ids[r][c];
   out.prompts.eot = torch::tensor(config["prompt_tokens"]["eot"].get<std::vector<int64_t>>(), torch::kInt64);
   for (const auto& m : config["input"]["modalities"]) {
     out.modalities.push_back(m["name"].get<std::string>());

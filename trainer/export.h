@@ -9,13 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "core/safetensors.h"
 #include "models/clip.h"
 #include "proto/config.pb.h"
 
 namespace fasrl::trainer {
 
-// Returns the dev threshold written.
-double export_moae_cr(const std::string& checkpoint_dir, const proto::ClipConfig& model, const proto::LoaderConfig& data,
+// `weights`: the checkpoint's model tensors; `checkpoint_dir` is recorded as
+// the source. Returns the dev threshold written.
+double export_moae_cr(const std::string& checkpoint_dir, const TensorMap& weights, const proto::ClipConfig& model,
+                      const proto::LoaderConfig& data,
                       const proto::MoaeCrConfig& prompts, const std::string& out_dir);
 
 struct ExportedModel {
