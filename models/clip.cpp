@@ -56,6 +56,11 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) {
   return post_layernorm(h.select(1, 0));                              // class token [B, D]
 }
 
+torch::Tensor VisionTransformerImpl::patch_features(const torch::Tensor& images) {
+  const torch::Tensor h = encoder(pre_layrnorm(embeddings(images)));  // [B, 1+P, D]
+  return post_layernorm(h.slice(1, 1));
+}
+
 TextTransformerImpl::TextTransformerImpl(const proto::TextConfig& c) {
   embeddings = register_module("embeddings", std::make_shared<Embeddings>());
   embeddings->token_embedding =

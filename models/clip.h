@@ -44,6 +44,9 @@ class VisionTransformerImpl : public torch::nn::Module {
  public:
   explicit VisionTransformerImpl(const proto::VisionConfig& c);
   torch::Tensor forward(const torch::Tensor& images);  // -> pooled class token [B, D]
+  // Patch tokens of the last layer, post-LN, class token dropped: [B, P, D]
+  // (what an MLLM's projector consumes).
+  torch::Tensor patch_features(const torch::Tensor& images);
 
  private:
   VisionEmbeddings embeddings{nullptr};

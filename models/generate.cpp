@@ -26,8 +26,15 @@ torch::Tensor filter_logits(torch::Tensor logits, int64_t top_k, double top_p) {
 
 }  // namespace
 
+torch::Tensor ban_tokens(const torch::Tensor& logits, const std::vector<int64_t>& banned_ids) {
+  if (banned_ids.empty()) return logits;
+  torch::Tensor cols = torch::zeros({logits.size(-1)}, torch::kBool);
+  for (int64_t id : banned_ids) cols[id] = true;
+  return logits.masked_fill(cols, -std::numeric_limits<double>::infinity());
+}
+
 Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& o,
-                    const BpeTokenizer* tokenizer) {
+                    const BpeTokenizer* tokenizer, const PromptEmbedder& embed_prompt) {
   torch::NoGradGuard no_grad;
   if (prompts.empty()) return {};
   if (!o.stop.empty() && !tokenizer) raise(ErrorKind::kInvalidArgument, "generate: stop strings need a tokenizer");
@@ -55,10 +62,12 @@ Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& pro
 
   KvCache cache;
   torch::Tensor all_ids = ids, all_pad = pad;
-  torch::Tensor logits = model->forward(model->embed(ids), (pad.cumsum(1) - 1).clamp_min(0), pad, o.use_cache ? &cache : nullptr)
-                             .select(1, t0 - 1);  // [B, V]
+  const torch::Tensor prompt_embeds = embed_prompt ? embed_prompt(ids) : model->embed(ids);  // [B, T0, D]
+  torch::Tensor logits =
+      model->forward(prompt_embeds, (pad.cumsum(1) - 1).clamp_min(0), pad, o.use_cache ? &cache : nullptr)
+          .select(1, t0 - 1);  // [B, V]
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
-    const torch::Tensor scaled = logits.to(torch::kFloat64) / effective_temperature(o.temperature);
+    const torch::Tensor scaled = ban_tokens(logits.to(torch::kFloat64), o.banned_ids) / effective_temperature(o.temperature);
     const torch::Tensor logp = scaled.log_softmax(-1);
     torch::Tensor next;
     if (o.temperature <= 0) {
@@ -95,20 +104,25 @@ Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& pro
     if (o.use_cache)
       logits = model->forward(model->embed(step_ids), positions.slice(1, -1), all_pad, &cache).select(1, 0);
     else
-      logits = model->forward(model->embed(all_ids), positions, all_pad).select(1, all_ids.size(1) - 1);
+      logits = model->forward(torch::cat({prompt_embeds, model->embed(all_ids.slice(1, t0))}, 1), positions, all_pad)
+                   .select(1, all_ids.size(1) - 1);
   }
   return out;
 }
 
 std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>& prompt,
-                                     const std::vector<int64_t>& completion, double temperature) {
+                                     const std::vector<int64_t>& completion, double temperature,
+                                     const PromptEmbedder& embed_prompt, const std::vector<int64_t>& banned_ids) {
   torch::NoGradGuard no_grad;
   std::vector<int64_t> seq = prompt;
   seq.insert(seq.end(), completion.begin(), completion.end());
   const int64_t n = static_cast<int64_t>(seq.size());
   const torch::Tensor ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
+  const int64_t p = static_cast<int64_t>(prompt.size());
+  const torch::Tensor embeds = torch::cat(
+      {embed_prompt ? embed_prompt(ids.slice(1, 0, p)) : model->embed(ids.slice(1, 0, p)), model->embed(ids.slice(1, p))}, 1);
   const torch::Tensor logp =
-      (model->forward(model->embed(ids), torch::arange(n).unsqueeze(0)).squeeze(0).to(torch::kFloat64) /
+      (ban_tokens(model->forward(embeds, torch::arange(n).unsqueeze(0)).squeeze(0).to(torch::kFloat64), banned_ids) /
        effective_temperature(temperature))
           .log_softmax(-1);  // [n, V]
   std::vector<double> out;

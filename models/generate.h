@@ -8,6 +8,7 @@
 // (temperature 0 = greedy, logprobs at temperature 1).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,14 @@ struct SamplingOptions {
   std::vector<std::string> stop;  // needs a tokenizer
   uint64_t seed = 0;
   bool use_cache = true;
+  // Tokens the policy never emits (e.g. the MLLM's image-pad token): their
+  // logits are -inf before everything else, here and in score_completion.
+  std::vector<int64_t> banned_ids;
 };
+
+// Embeds the left-padded prompt ids [B, T0] -> [B, T0, D]; the MLLM uses this
+// to put image features into the prompt. Default: the decoder's embedding.
+using PromptEmbedder = std::function<torch::Tensor(const torch::Tensor& ids)>;
 
 struct Generation {
   std::vector<std::vector<int64_t>> tokens;   // per prompt, the completion
@@ -35,10 +43,15 @@ struct Generation {
 };
 
 Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& options,
-                    const BpeTokenizer* tokenizer = nullptr);
+                    const BpeTokenizer* tokenizer = nullptr, const PromptEmbedder& embed_prompt = nullptr);
 
 // Teacher-forced log-probs of `completion` after `prompt` (same convention).
 std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>& prompt,
-                                     const std::vector<int64_t>& completion, double temperature);
+                                     const std::vector<int64_t>& completion, double temperature,
+                                     const PromptEmbedder& embed_prompt = nullptr,
+                                     const std::vector<int64_t>& banned_ids = {});
+
+// logits [..., V] with the banned columns set to -inf.
+torch::Tensor ban_tokens(const torch::Tensor& logits, const std::vector<int64_t>& banned_ids);
 
 }  // namespace fasrl::models

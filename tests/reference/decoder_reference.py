@@ -25,10 +25,15 @@ def rot(x):
     return torch.cat([-x[..., h:], x[..., :h]], -1)
 
 
-def forward(p, ids, pad, pos):
-    b, t = ids.shape
+def forward(p, ids, pad, pos, prefix=""):
+    return forward_embeds(p, p[prefix + "model.embed_tokens.weight"][ids], pad, pos, prefix)
+
+
+def forward_embeds(p, x, pad, pos, prefix=""):
+    """x [B, T, D] -> logits; parameter names under `prefix` (e.g. "language_model.")."""
+    p = {k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)}
+    b, t = x.shape[:2]
     hd = D // H
-    x = p["model.embed_tokens.weight"][ids]
     inv = 1.0 / THETA ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd)
     f = pos.double()[..., None] * inv
     emb = torch.cat([f, f], -1)
