@@ -29,6 +29,10 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, const proto::LoaderConfig
       modality_ids_.push_back(idx);
     }
   }
+  for (const auto& field : config.text_fields())
+    if (std::find(m.text_fields.begin(), m.text_fields.end(), field) == m.text_fields.end())
+      raise(ErrorKind::kConfig, "data.text_fields: '", field, "' is not a text field of ", dataset_->dir(),
+            " (run `fasrl data qa` to add QA items)");
   split_ = dataset_->select(config.protocol(), config.split());
   if (samples_per_rank() == 0)
     raise(ErrorKind::kInvalidArgument, dataset_->dir(), ": split ", config.protocol(), "/", config.split(), " has ",
@@ -125,6 +129,7 @@ Batch Loader::build(const Task& task, const std::vector<int64_t>& order) const {
     subject[i] = idx.subject[row];
     domain[i] = idx.domain[row];
     batch.refs.push_back(ref);
+    for (const auto& field : config_.text_fields()) batch.text[field].push_back(reader.read_string(text_path(field), ref.row));
   }
   for (const auto& ref : batch.refs) batch.sample_ids.push_back(dataset_->shard(ref.shard).read_string(kMetaSampleId, ref.row));
   return batch;

@@ -38,6 +38,7 @@ struct Batch {
   torch::Tensor binary, coarse, fine;   // [B] int64
   torch::Tensor subject, domain;        // [B] int64
   std::vector<std::string> sample_ids;
+  std::map<std::string, std::vector<std::string>> text;  // loader.text_fields: field -> [B] UTF-8
   std::vector<SampleRef> refs;
   LoaderCursor start;                   // cursor of the batch's first sample
   int64_t size() const { return static_cast<int64_t>(refs.size()); }

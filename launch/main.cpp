@@ -25,6 +25,7 @@
 #include "data/image_codec.h"
 #include "data/loader.h"
 #include "data/pack.h"
+#include "data/qa_synthesis.h"
 #include "data/synth.h"
 #include "eval/fas_metrics.h"
 #include "eval/score_file.h"
@@ -56,6 +57,9 @@ commands:
   data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
   data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S]
                                               build shards from PNG/JPEG files listed in a CSV
+  data qa      --dataset D --out D2 [--config F] [qa.k=v ...]
+                                              add FAKG question-answer items with N reasoning paths per
+                                              question (/text/qa) to a copy of a dataset
   data inspect DIR                            counts per label for each protocol split
   data verify  DIR [--deep]                   check manifest, sizes, SHA-256, schema (--deep: decode all)
   data iterate [--config F] [--batches N] [data.k=v ...]
@@ -111,6 +115,21 @@ int cmd_pack(const Args& args) {
   o.name = args.get("name", o.name);
   const int64_t n = data::pack_dataset(o);
   std::cout << "packed " << n << " samples into " << o.out_dir << "\n";
+  return 0;
+}
+
+int cmd_qa(const Args& args) {
+  if (!args.has("dataset") || !args.has("out")) raise(ErrorKind::kInvalidArgument, "data qa needs --dataset DIR and --out DIR");
+  const proto::JobConfig config = load_job_config(args);
+  const proto::QaConfig& qc = config.qa();
+  const auto kg = data::KnowledgeGraph::load(qc.knowledge_graph());
+  data::QaOptions o;
+  o.paths_per_item = qc.paths_per_sample();
+  if (qc.kinds_size() > 0) o.kinds.assign(qc.kinds().begin(), qc.kinds().end());
+  o.seed = qc.seed();
+  const auto s = data::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field());
+  std::cout << "wrote " << s.items << " QA items (" << s.paths << " reasoning paths) for " << s.samples << " samples to "
+            << args.get("out") << " (/text/" << qc.field() << ")\n";
   return 0;
 }
 
@@ -381,6 +400,7 @@ int main(int argc, char** argv) {
                                                    {"infer", cmd_infer},
                                                    {"tokenizer encode", cmd_tokenizer_encode},
                                                    {"tokenizer train", cmd_tokenizer_train},
+                                                   {"data qa", cmd_qa},
                                                    {"version", cmd_version}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;
