@@ -32,6 +32,7 @@
 #include "launch/cli.h"
 #include "launch/runtime.h"
 #include "models/bpe_trainer.h"
+#include "models/mllm.h"
 #include "models/tokenizer.h"
 #include "proto/config.pb.h"
 #include "trainer/checkpoint.h"
@@ -67,8 +68,10 @@ commands:
   eval scores  --dev F --test F [--out report.json]
                                               FAS metrics from score CSVs (score,is_attack,attack_type);
                                               threshold from dev's EER point, applied to test
-  tokenizer train --corpus F --out tokenizer.json [--vocab-size N]
-                                              byte-level BPE on a text corpus (one document per line)
+  tokenizer train (--corpus F | --dataset D [--field qa]) --out tokenizer.json [--vocab-size N]
+                                              byte-level BPE on a text corpus (one document per line) or on
+                                              a dataset's QA items; adds the ChatML, modality-tag, image-pad
+                                              and <think>/<answer> special tokens
   tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
                                               byte-level BPE (HF tokenizer.json) over a JSON list of strings
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
@@ -338,15 +341,34 @@ int cmd_tokenizer_encode(const Args& args) {
   return 0;
 }
 
-int cmd_tokenizer_train(const Args& args) {
-  if (!args.has("corpus") || !args.has("out"))
-    raise(ErrorKind::kInvalidArgument, "tokenizer train needs --corpus and --out");
+// Documents from a dataset's QA items: every question, reasoning path and answer.
+std::vector<std::string> qa_documents(const std::string& dir, const std::string& field) {
+  const data::Dataset ds(dir);
   std::vector<std::string> docs;
-  std::istringstream lines(read_file(args.get("corpus")));
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) docs.push_back(line + "\n");
-  if (docs.empty()) raise(ErrorKind::kInvalidArgument, args.get("corpus"), ": no text to train on");
+  for (int sh = 0; sh < ds.num_shards(); ++sh)
+    for (const auto& text : ds.shard(sh).read_strings(data::text_path(field)))
+      for (const auto& item : data::qa_from_json(text, ds.shard(sh).path())) {
+        docs.push_back(item.question + "\n");
+        for (const auto& p : item.paths) docs.push_back(p);
+        docs.push_back(item.answer);
+      }
+  return docs;
+}
+
+int cmd_tokenizer_train(const Args& args) {
+  if ((!args.has("corpus") && !args.has("dataset")) || !args.has("out"))
+    raise(ErrorKind::kInvalidArgument, "tokenizer train needs --corpus FILE or --dataset DIR, and --out");
+  std::vector<std::string> docs;
+  if (args.has("dataset")) {
+    docs = qa_documents(args.get("dataset"), args.get("field", "qa"));
+  } else {
+    std::istringstream lines(read_file(args.get("corpus")));
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty()) docs.push_back(line + "\n");
+  }
+  if (docs.empty()) raise(ErrorKind::kInvalidArgument, args.get("corpus", args.get("dataset")), ": no text to train on");
   models::BpeTrainOptions o;
+  o.special_tokens = models::reasoning_special_tokens({"rgb", "depth", "ir"});
   o.vocab_size = args.get_int("vocab-size", o.vocab_size);
   atomic_write_file(args.get("out"), models::train_bpe(docs, o));
   const auto tok = models::BpeTokenizer::load(args.get("out"));

@@ -106,7 +106,11 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   const auto opts = torch::TensorOptions().dtype(x.scalar_type()).device(x.device());
   torch::Tensor allowed = torch::ones({t, past + t}, torch::kBool).tril(past).to(x.device()).unsqueeze(0).unsqueeze(0);
   if (key_padding.defined()) {
-    allowed = allowed.logical_and(key_padding.view({b, 1, 1, past + t}).to(torch::kBool));
+    const torch::Tensor keys = key_padding.view({b, 1, 1, past + t});
+    if (past == 0)  // segments (packing): a query sees earlier keys of its own segment only
+      allowed = allowed.logical_and(keys == key_padding.view({b, 1, t, 1})).logical_and(keys != 0);
+    else
+      allowed = allowed.logical_and(keys.to(torch::kBool));
     // A padding query would see no key at all (softmax of all -inf = NaN, which
     // then leaks through 0 * NaN); let every token see itself.
     allowed = allowed.logical_or(torch::eye(t, past + t, torch::kBool).roll(past, 1).to(x.device()).view({1, 1, t, past + t}));

@@ -55,8 +55,11 @@ class DecoderImpl : public torch::nn::Module {
  public:
   explicit DecoderImpl(const proto::DecoderConfig& c);
   torch::Tensor embed(const torch::Tensor& ids);  // [B, T] -> [B, T, D]
-  // embeds [B, T, D]; positions [B, T] int64; key_padding [B, S_past+T] bool
-  // (true = real token) or undefined; cache updated in place when given.
+  // embeds [B, T, D]; positions [B, T] int64; key_padding [B, S_past+T]
+  // (0 = padding, non-zero = real token) or undefined; cache updated in place
+  // when given. Without a cache, key_padding may hold segment ids (packing:
+  // several sequences in one row, each attending only to itself; positions
+  // restart per segment).
   // Returns logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& positions,
                         const torch::Tensor& key_padding = {}, KvCache* cache = nullptr);

@@ -17,6 +17,13 @@ std::vector<std::string> mllm_special_tokens(const std::vector<std::string>& mod
   return out;
 }
 
+std::vector<std::string> reasoning_special_tokens(const std::vector<std::string>& modalities) {
+  std::vector<std::string> out{"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+  for (const auto& t : mllm_special_tokens(modalities)) out.push_back(t);
+  for (const char* t : {"<think>", "</think>", "<answer>", "</answer>"}) out.push_back(t);
+  return out;
+}
+
 MllmImpl::MllmImpl(const proto::MllmConfig& config, int64_t image_pad_id)
     : config_(config), image_pad_id_(image_pad_id) {
   const proto::VisionConfig& v = config.vision();
@@ -57,11 +64,13 @@ torch::Tensor MllmImpl::embed(const torch::Tensor& ids, const torch::Tensor& ima
   return embeds.masked_scatter(is_pad.unsqueeze(-1), features.to(embeds.dtype()));
 }
 
-torch::Tensor MllmImpl::forward(const torch::Tensor& ids, const torch::Tensor& images, const torch::Tensor& key_padding) {
-  const torch::Tensor positions = key_padding.defined()
-                                      ? (key_padding.to(torch::kInt64).cumsum(1) - 1).clamp_min(0)
-                                      : torch::arange(ids.size(1)).unsqueeze(0).expand({ids.size(0), -1});
-  return language_model_->forward(embed(ids, images), positions, key_padding);
+torch::Tensor MllmImpl::forward(const torch::Tensor& ids, const torch::Tensor& images, const torch::Tensor& key_padding,
+                               const torch::Tensor& positions) {
+  torch::Tensor pos = positions;
+  if (!pos.defined())
+    pos = key_padding.defined() ? (key_padding.ne(0).to(torch::kInt64).cumsum(1) - 1).clamp_min(0)
+                                : torch::arange(ids.size(1)).unsqueeze(0).expand({ids.size(0), -1});
+  return language_model_->forward(embed(ids, images), pos, key_padding);
 }
 
 std::string MllmImpl::image_prompt(const std::vector<std::string>& present) const {

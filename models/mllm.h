@@ -27,6 +27,11 @@ std::string modality_close_tag(const std::string& modality);  // "</rgb>"
 // Special tokens a tokenizer needs for these modalities (tags + image pad).
 std::vector<std::string> mllm_special_tokens(const std::vector<std::string>& modalities);
 
+// Every special token fasrl's reasoning data uses: ChatML, the modality tags
+// and image pad, and <think> </think> <answer> </answer>. The default
+// tokenizer is trained with these.
+std::vector<std::string> reasoning_special_tokens(const std::vector<std::string>& modalities);
+
 class MllmImpl : public torch::nn::Module {
  public:
   MllmImpl(const proto::MllmConfig& config, int64_t image_pad_id);
@@ -41,8 +46,10 @@ class MllmImpl : public torch::nn::Module {
   // ids [B, T] (with image-pad tokens) + images [K, 3, S, S] -> embeddings [B, T, hidden].
   // The number of image-pad tokens must equal K * P (error otherwise).
   torch::Tensor embed(const torch::Tensor& ids, const torch::Tensor& images);
-  // Logits [B, T, V]; key_padding [B, T] (1 = real token) or undefined; positions follow the padding.
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& images, const torch::Tensor& key_padding = {});
+  // Logits [B, T, V]; key_padding [B, T] (0 = padding; segment ids when packed) or undefined;
+  // positions [B, T] default to counting the real tokens of each row.
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& images, const torch::Tensor& key_padding = {},
+                        const torch::Tensor& positions = {});
 
   // "<rgb><|image_pad|>...</rgb>" for each present modality, in order.
   std::string image_prompt(const std::vector<std::string>& present_modalities) const;

@@ -1,0 +1,78 @@
+// What every learner loop (MoAE-CR, SFT, GRPO) shares: parameters and
+// optimiser, the collective and bucketed gradient averaging, resume from the
+// newest verified checkpoint (rank 0 chooses, every rank loads the same one,
+// rank 0's weights are broadcast), preemption agreement, checkpoints with the
+// loader cursor, metrics.jsonl, and the failure-injection test hooks.
+#pragma once
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "comm/collective.h"
+#include "comm/grad_sync.h"
+#include "data/loader.h"
+#include "proto/config.pb.h"
+#include "trainer/checkpoint.h"
+#include "trainer/optim.h"
+
+namespace fasrl::trainer {
+
+struct LearnerSpec {
+  proto::RunConfig run;
+  proto::OptimConfig optim;
+  proto::TrainConfig train;
+  proto::CommConfig comm;
+  std::string config_json;  // stored in every checkpoint
+};
+
+class LearnerSession {
+ public:
+  // Builds the optimiser over `model`'s parameters and resumes when a
+  // checkpoint verifies (train.resume). `model` must outlive the session.
+  LearnerSession(torch::nn::Module& model, const LearnerSpec& spec, MPI_Comm learners);
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  bool resumed() const { return resumed_; }
+  TrainerState& state() { return state_; }
+  data::LoaderCursor start_cursor() const { return {state_.data_epoch, state_.data_position}; }
+  const NamedParams& params() const { return params_; }
+  comm::Collective& collective() { return *collective_; }
+  const std::string& run_dir() const { return spec_.run.dir(); }
+
+  // Start of a step: test hooks, then true if any learner was asked to stop
+  // (SIGTERM/SIGUSR1) — a checkpoint at `cursor` is then written and every
+  // rank waits for it before returning.
+  bool begin_step(const data::LoaderCursor& cursor);
+  // After backward: zero-fill missing grads, average over learners, clip,
+  // set the scheduled lr, optimiser step, ++step. Returns the grad norm (0 when not clipping).
+  double apply_gradients();
+  // Mean over learners of per-rank values.
+  std::vector<double> average(const std::vector<double>& values);
+  // Sum over learners.
+  double sum(double value);
+
+  void checkpoint(const data::LoaderCursor& cursor);
+  bool checkpoint_due() const;  // every train.checkpoint_every, not at the last step
+  void log(const nlohmann::json& row);  // rank 0: metrics.jsonl + log line
+
+ private:
+  torch::nn::Module& model_;
+  LearnerSpec spec_;
+  int rank_ = 0, world_ = 1;
+  bool resumed_ = false;
+  TrainerState state_;
+  NamedParams params_;
+  std::vector<torch::Tensor> tensors_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<comm::Collective> collective_;
+  std::unique_ptr<comm::BucketedAllReduce> grad_sync_;
+  std::ofstream metrics_;
+};
+
+}  // namespace fasrl::trainer
