@@ -38,6 +38,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/export.h"
 #include "trainer/moae_cr_trainer.h"
+#include "trainer/sft_trainer.h"
 
 namespace fasrl::launch {
 namespace {
@@ -47,7 +48,7 @@ const char* kUsage = R"(fasrl — distributed training for unified face-attack d
 usage: fasrl <command> [options] [key.sub=value ...]
 
 commands:
-  train        --config F [k=v ...]           train (train.algorithm: moae_cr) on every rank of the job;
+  train        --config F [k=v ...]           train (train.algorithm: moae_cr | sft) on every rank of the job;
                                               resumes from run.dir/checkpoints/latest
   eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
                                               also writes per-sample scores (eval/scores-{dev,test}.csv)
@@ -203,31 +204,56 @@ int cmd_train(const Args& args) {
   const comm::World& world = comm::init_world(g_argc, g_argv);
   const proto::JobConfig config = load_job_config(args);
   const int threads = configure_threads(config.run());
-  if (config.train().algorithm() != "moae_cr")
-    raise(ErrorKind::kConfig, "train.algorithm: '", config.train().algorithm(), "' is not available (moae_cr)");
+  const std::string& algorithm = config.train().algorithm();
+  if (algorithm != "moae_cr" && algorithm != "sft")
+    raise(ErrorKind::kConfig, "train.algorithm: '", algorithm, "' is not available (moae_cr, sft)");
   if (world.rank == 0) {
     make_dirs(config.run().dir());
     atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
-    LOG(INFO) << "train: " << world.size << " learner ranks x " << threads << " threads, run dir "
-              << config.run().dir();
+    LOG(INFO) << "train (" << algorithm << "): " << world.size << " learner ranks x " << threads
+              << " threads, run dir " << config.run().dir();
   }
-  trainer::MoaeCrJob job{config.run(),   config.data(), config.model(),         config.optim(),
-                         config.train(), config.comm(), message_to_json(config)};
   install_preemption_handlers();
-  const auto result = trainer::train_moae_cr(job, world.comm);
-  if (result.preempted) {
+  bool preempted = false;
+  int64_t steps = 0;
+  if (algorithm == "sft") {
+    trainer::SftJob job{config.run(),   config.data(), config.mllm(), config.optim(),
+                        config.train(), config.comm(), config.qa(),   message_to_json(config)};
+    const auto result = trainer::train_sft(job, world.comm);
+    preempted = result.preempted;
+    steps = result.steps;
+    if (world.rank == 0 && !preempted) {
+      std::cout << "trained " << result.steps << " SFT steps, token loss " << result.first_loss << " -> "
+                << result.last_loss << "\n";
+      if (result.report) {
+        for (const auto& [kind, k] : result.report->test.kinds)
+          std::cout << "test " << kind << ": accuracy " << k.accuracy() << " (ranked " << k.ranked_accuracy()
+                    << ", majority " << k.majority() << ")\n";
+        std::cout << "test FAS from P(attack): ACER " << result.report->fas.acer << "  AUC " << result.report->fas.auc
+                  << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+      }
+    }
+  } else {
+    trainer::MoaeCrJob job{config.run(),   config.data(), config.model(),         config.optim(),
+                           config.train(), config.comm(), message_to_json(config)};
+    const auto result = trainer::train_moae_cr(job, world.comm);
+    preempted = result.preempted;
+    steps = result.steps;
+    if (world.rank == 0 && !preempted) {
+      std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
+      if (result.report)
+        std::cout << "test (" << config.data().protocol() << ", dev threshold " << result.report->threshold << "): ACER "
+                  << result.report->acer << "  HTER " << result.report->hter << "  AUC " << result.report->auc
+                  << "  EER " << result.report->eer << "  -> " << join_path(config.run().dir(), "eval/report.json")
+                  << "\n";
+    }
+  }
+  if (preempted) {
     if (world.rank == 0)
-      std::cout << "preempted (signal " << preemption_signal() << ") at step " << result.steps
+      std::cout << "preempted (signal " << preemption_signal() << ") at step " << steps
                 << ": checkpoint written; rerun the same command to resume (exit " << kPreemptedExitCode << ")\n";
     comm::finalize_world();
     return kPreemptedExitCode;
-  }
-  if (world.rank == 0) {
-    std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
-    if (result.report)
-      std::cout << "test (" << config.data().protocol() << ", dev threshold " << result.report->threshold << "): ACER "
-                << result.report->acer << "  HTER " << result.report->hter << "  AUC " << result.report->auc << "  EER "
-                << result.report->eer << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
   }
   comm::finalize_world();
   return 0;

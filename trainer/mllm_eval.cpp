@@ -1,0 +1,171 @@
+#include "trainer/mllm_eval.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "data/loader.h"
+#include "data/reasoning_format.h"
+#include "models/generate.h"
+#include "trainer/sft_data.h"
+
+namespace fasrl::trainer {
+namespace {
+
+// Sum of log-probs of each candidate continuation after `prefix`, one forward
+// pass over all candidates (rows right-padded). images: this sample's [k, 3, S, S].
+std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<int64_t>& prefix, const torch::Tensor& images,
+                                       const std::vector<std::vector<int64_t>>& candidates, int64_t pad_id) {
+  const int64_t c = static_cast<int64_t>(candidates.size()), p = static_cast<int64_t>(prefix.size());
+  int64_t longest = 0;
+  for (const auto& cand : candidates) longest = std::max<int64_t>(longest, p + static_cast<int64_t>(cand.size()));
+  torch::Tensor ids = torch::full({c, longest}, pad_id, torch::kInt64), pad = torch::zeros({c, longest}, torch::kInt64);
+  for (int64_t i = 0; i < c; ++i) {
+    std::vector<int64_t> seq = prefix;
+    seq.insert(seq.end(), candidates[static_cast<size_t>(i)].begin(), candidates[static_cast<size_t>(i)].end());
+    ids[i].slice(0, 0, static_cast<int64_t>(seq.size())) = torch::tensor(seq, torch::kInt64);
+    pad[i].slice(0, 0, static_cast<int64_t>(seq.size())).fill_(1);
+  }
+  const torch::Tensor rep = images.defined() ? images.repeat({c, 1, 1, 1}) : images;
+  const torch::Tensor logp = models::ban_tokens(m.forward(ids, rep, pad).to(torch::kFloat64), {m.image_pad_id()}).log_softmax(-1);
+  std::vector<double> out;
+  for (int64_t i = 0; i < c; ++i) {
+    double s = 0;
+    const auto& cand = candidates[static_cast<size_t>(i)];
+    for (size_t j = 0; j < cand.size(); ++j) s += logp[i][p + static_cast<int64_t>(j) - 1][cand[j]].item<double>();
+    out.push_back(s);
+  }
+  return out;
+}
+
+SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const data::KnowledgeGraph& kg,
+                       const proto::LoaderConfig& data, const proto::SftConfig& sft, const std::string& split) {
+  proto::LoaderConfig lc = data;
+  lc.set_split(split);
+  lc.set_shuffle(false);
+  lc.set_drop_last(false);
+  lc.clear_text_fields();
+  lc.add_text_fields(sft.qa_field());
+  auto dataset = std::make_shared<const data::Dataset>(lc.dataset());
+  data::Loader loader(dataset, lc, 0, 1, 0);
+  const int64_t limit = sft.eval_samples() > 0 ? std::min<int64_t>(sft.eval_samples(), loader.split_size()) : loader.split_size();
+  const int64_t im_end = tok.token_id("<|im_end|>"), answer_open = tok.token_id("<answer>"),
+                think_close = tok.token_id("</think>");
+  if (im_end < 0 || answer_open < 0 || think_close < 0)
+    raise(ErrorKind::kConfig, "the tokenizer lacks <|im_end|>, <answer> or </think> (see fasrl tokenizer train)");
+  const auto answer_close = tok.encode("</answer>");
+  models::SamplingOptions o;
+  o.temperature = 0;
+  o.max_new_tokens = sft.eval_max_new_tokens();
+  o.eos_id = im_end;
+  o.pad_id = im_end;
+  o.banned_ids = {model->image_pad_id()};
+
+  SplitScore out;
+  int64_t seen = 0;
+  while (seen < limit) {
+    const data::Batch batch = loader.next();
+    const int64_t b = std::min<int64_t>(batch.size(), limit - seen);
+    const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
+    std::vector<std::vector<data::QaItem>> items;
+    std::vector<torch::Tensor> own_images;  // per row: its slice of in.images
+    int64_t offset = 0;
+    for (int64_t i = 0; i < b; ++i) {
+      items.push_back(data::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+      const int64_t k = static_cast<int64_t>(in.present[static_cast<size_t>(i)].size());
+      own_images.push_back(k ? in.images.slice(0, offset, offset + k) : torch::Tensor());
+      offset += k;
+    }
+    const torch::Tensor batch_images = offset ? in.images.slice(0, 0, offset) : torch::Tensor();
+    for (size_t q = 0; q < items[0].size(); ++q) {  // every sample carries the same kinds, in order
+      std::vector<std::vector<int64_t>> prompts;
+      for (int64_t i = 0; i < b; ++i)
+        prompts.push_back(mllm_prompt_ids(tok, *model, in.present[static_cast<size_t>(i)], items[static_cast<size_t>(i)][q].question));
+      const auto gen = models::generate(model->language_model(), prompts, o, nullptr,
+                                        [&](const torch::Tensor& ids) { return model->embed(ids, batch_images); });
+      for (int64_t i = 0; i < b; ++i) {
+        const size_t r = static_cast<size_t>(i);
+        const data::QaItem& item = items[r][q];
+        std::vector<int64_t> completion = gen.tokens[r];
+        if (!completion.empty() && completion.back() == im_end) completion.pop_back();
+        const std::string text = tok.decode(completion);
+        const data::ParsedResponse parsed = data::parse_response(text);
+        KindScore& ks = out.kinds[item.kind];
+        ++ks.items;
+        ++ks.labels[item.label];
+        ks.well_formed += parsed.well_formed;
+        ks.correct += data::answer_matches(item, parsed.answer);
+        if (out.examples.size() < 4 && q == 0) out.examples.push_back(item.question + " => " + text);
+        // Ranked: the model's rationale up to </think>, then "<answer>" + candidate + "</answer>".
+        std::vector<int64_t> prefix = prompts[r];
+        const auto stop = std::find(completion.begin(), completion.end(), think_close);
+        prefix.insert(prefix.end(), completion.begin(), stop);
+        prefix.push_back(think_close);
+        prefix.push_back(answer_open);
+        std::vector<std::string> names;
+        if (item.kind == "choice")
+          for (size_t k = 0; k < item.options.size(); ++k) names.push_back(std::string(1, static_cast<char>('A' + k)));
+        else
+          names = kg.labels_at(data::kind_granularity(item.kind));
+        std::vector<std::vector<int64_t>> cands;
+        for (const auto& n : names) {
+          auto ids = tok.encode(n);
+          ids.insert(ids.end(), answer_close.begin(), answer_close.end());
+          cands.push_back(ids);
+        }
+        const auto lp = candidate_logprobs(*model, prefix, own_images[r], cands, im_end);
+        const size_t best = static_cast<size_t>(std::max_element(lp.begin(), lp.end()) - lp.begin());
+        ks.ranked_correct += item.kind == "choice" ? names[best] == item.answer : names[best] == item.label;
+        if (item.kind == "binary") {
+          const size_t live = static_cast<size_t>(std::find(names.begin(), names.end(), "live") - names.begin());
+          const size_t attack = static_cast<size_t>(std::find(names.begin(), names.end(), "attack") - names.begin());
+          FASRL_CHECK(live < names.size() && attack < names.size(), "binary labels must be live and attack");
+          const double p_attack = 1.0 / (1.0 + std::exp(lp[live] - lp[attack]));
+          out.binary_scores.add(p_attack, static_cast<int>(batch.binary[i].item<int64_t>()),
+                                static_cast<int>(batch.fine[i].item<int64_t>()));
+        }
+      }
+    }
+    seen += b;
+  }
+  return out;
+}
+
+nlohmann::json split_json(const SplitScore& s) {
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, k] : s.kinds)
+    kinds[kind] = {{"items", k.items},
+                   {"accuracy", k.accuracy()},
+                   {"ranked_accuracy", k.ranked_accuracy()},
+                   {"well_formed", k.items ? static_cast<double>(k.well_formed) / k.items : 0},
+                   {"majority_baseline", k.majority()}};
+  return {{"kinds", kinds}, {"examples", s.examples}};
+}
+
+}  // namespace
+
+double KindScore::majority() const {
+  int64_t best = 0;
+  for (const auto& [label, n] : labels) best = std::max(best, n);
+  return items ? static_cast<double>(best) / items : 0;
+}
+
+MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
+                             const proto::LoaderConfig& data, const proto::SftConfig& sft) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  MllmEvaluation e;
+  e.protocol = data.protocol();
+  e.dev = score_split(model, tokenizer, kg, data, sft, "dev");
+  e.test = score_split(model, tokenizer, kg, data, sft, "test");
+  if (e.dev.binary_scores.size() && e.test.binary_scores.size()) e.fas = eval::evaluate(e.dev.binary_scores, e.test.binary_scores);
+  model->train();
+  return e;
+}
+
+std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {
+  nlohmann::json j = {{"protocol", e.protocol}, {"dev", split_json(e.dev)}, {"test", split_json(e.test)}};
+  if (e.test.binary_scores.size()) j["fas"] = nlohmann::json::parse(eval::report_to_json(e.fas, fine_labels));
+  return j.dump(2);
+}
+
+}  // namespace fasrl::trainer

@@ -1,0 +1,47 @@
+// Held-out evaluation of the reasoning MLLM on a protocol's dev and test
+// splits. For every QA item of a sample (binary / coarse / fine / choice):
+//  - generated: greedy decoding from the image prompt, the answer parsed from
+//    <answer>…</answer>; accuracy and the well-formed rate;
+//  - ranked: after the model's own rationale, which candidate answer (every
+//    label of that granularity, or every option letter) is most likely —
+//    defined for any model, so an untrained one sits at chance;
+//  - FAS metrics (dev-EER threshold applied to test) with the score
+//    P(attack) = softmax over the binary candidates "live" / "attack".
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/fakg.h"
+#include "eval/fas_metrics.h"
+#include "models/mllm.h"
+#include "models/tokenizer.h"
+#include "proto/config.pb.h"
+
+namespace fasrl::trainer {
+
+struct KindScore {
+  int64_t items = 0, correct = 0, ranked_correct = 0, well_formed = 0;
+  std::map<std::string, int64_t> labels;  // answer label counts (for the majority baseline)
+  double accuracy() const { return items ? static_cast<double>(correct) / items : 0; }
+  double ranked_accuracy() const { return items ? static_cast<double>(ranked_correct) / items : 0; }
+  double majority() const;
+};
+
+struct SplitScore {
+  std::map<std::string, KindScore> kinds;
+  eval::ScoredSamples binary_scores;
+  std::vector<std::string> examples;  // a few generated responses, for the report
+};
+
+struct MllmEvaluation {
+  std::string protocol;
+  SplitScore dev, test;
+  eval::FasReport fas;
+};
+
+MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
+                             const proto::LoaderConfig& data, const proto::SftConfig& sft);
+std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
+
+}  // namespace fasrl::trainer

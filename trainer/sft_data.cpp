@@ -1,0 +1,89 @@
+#include "trainer/sft_data.h"
+
+#include "core/error.h"
+#include "models/bpe_trainer.h"
+
+namespace fasrl::trainer {
+
+std::vector<int64_t> mllm_prompt_ids(const models::BpeTokenizer& tok, models::MllmImpl& mllm,
+                                     const std::vector<std::string>& present, const std::string& question) {
+  return tok.encode(models::apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
+}
+
+std::string response_text(const std::string& path, const std::string& answer) {
+  return "<think>" + path + "</think><answer>" + answer + "</answer>";
+}
+
+ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mllm, const std::vector<std::string>& present,
+                          const std::string& question, const std::string& path, const std::string& answer,
+                          const torch::Tensor& images) {
+  ChatSequence s;
+  s.ids = mllm_prompt_ids(tok, mllm, present, question);
+  s.is_target.assign(s.ids.size(), 0);
+  const auto response = tok.encode(response_text(path, answer) + "<|im_end|>");
+  s.ids.insert(s.ids.end(), response.begin(), response.end());
+  s.is_target.resize(s.ids.size(), 1);
+  s.images = images;
+  return s;
+}
+
+SequenceBatch collate(const std::vector<ChatSequence>& seqs, int64_t max_length, bool packing, int64_t pad_id) {
+  // Rows: lists of sequence indices (first fit, in order, when packing).
+  std::vector<std::vector<size_t>> rows;
+  std::vector<int64_t> used;
+  int64_t longest = 0;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(seqs[i].ids.size());
+    if (n > max_length)
+      raise(ErrorKind::kConfig, "sft.max_length ", max_length, " is shorter than a training sequence of ", n,
+            " tokens (image tokens included)");
+    size_t r = rows.size();
+    if (packing)
+      for (size_t k = 0; k < rows.size(); ++k)
+        if (used[k] + n <= max_length) {
+          r = k;
+          break;
+        }
+    if (r == rows.size()) {
+      rows.emplace_back();
+      used.push_back(0);
+    }
+    rows[r].push_back(i);
+    used[r] += n;
+    longest = std::max(longest, used[r]);
+  }
+  const int64_t R = static_cast<int64_t>(rows.size()), L = longest;
+  SequenceBatch b;
+  b.ids = torch::full({R, L}, pad_id, torch::kInt64);
+  b.segments = torch::zeros({R, L}, torch::kInt64);
+  b.positions = torch::zeros({R, L}, torch::kInt64);
+  b.targets = torch::full({R, L}, -100, torch::kInt64);
+  auto ids = b.ids.accessor<int64_t, 2>();
+  auto seg = b.segments.accessor<int64_t, 2>();
+  auto pos = b.positions.accessor<int64_t, 2>();
+  auto tgt = b.targets.accessor<int64_t, 2>();
+  std::vector<torch::Tensor> images;
+  for (int64_t r = 0; r < R; ++r) {
+    int64_t off = 0;
+    for (size_t k = 0; k < rows[static_cast<size_t>(r)].size(); ++k) {
+      const ChatSequence& s = seqs[rows[static_cast<size_t>(r)][k]];
+      const int64_t n = static_cast<int64_t>(s.ids.size());
+      for (int64_t t = 0; t < n; ++t) {
+        ids[r][off + t] = s.ids[static_cast<size_t>(t)];
+        seg[r][off + t] = static_cast<int64_t>(k) + 1;
+        pos[r][off + t] = t;
+        // Position t predicts token t+1 of the same sequence.
+        if (t + 1 < n && s.is_target[static_cast<size_t>(t + 1)]) {
+          tgt[r][off + t] = s.ids[static_cast<size_t>(t + 1)];
+          ++b.target_tokens;
+        }
+      }
+      off += n;
+      if (s.images.defined()) images.push_back(s.images);
+    }
+  }
+  if (!images.empty()) b.images = torch::cat(images, 0);
+  return b;
+}
+
+}  // namespace fasrl::trainer

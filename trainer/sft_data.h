@@ -1,0 +1,46 @@
+// Turning QA items into MLLM training sequences:
+//   <|im_start|>user\n<rgb><|image_pad|>..</rgb>...\n{question}<|im_end|>\n
+//   <|im_start|>assistant\n<think>{path}</think><answer>{answer}</answer><|im_end|>
+// Only the assistant tokens are targets. Sequences are right-padded into
+// rows, or packed several to a row (segment ids keep them apart, positions
+// restart per sequence).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "data/qa_synthesis.h"
+#include "models/mllm.h"
+#include "models/tokenizer.h"
+
+namespace fasrl::trainer {
+
+// The user turn (image blocks of the present modalities, then the question)
+// and the assistant header: what generation starts from.
+std::vector<int64_t> mllm_prompt_ids(const models::BpeTokenizer& tok, models::MllmImpl& mllm,
+                                     const std::vector<std::string>& present, const std::string& question);
+std::string response_text(const std::string& path, const std::string& answer);
+
+struct ChatSequence {
+  std::vector<int64_t> ids;
+  std::vector<uint8_t> is_target;  // 1 = assistant token (loss on predicting it)
+  torch::Tensor images;            // [K, 3, S, S] of this sequence, or undefined
+};
+ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mllm, const std::vector<std::string>& present,
+                          const std::string& question, const std::string& path, const std::string& answer,
+                          const torch::Tensor& images);
+
+struct SequenceBatch {
+  torch::Tensor ids;        // [R, L] int64
+  torch::Tensor segments;   // [R, L] int64: 0 padding, 1.. sequence within the row
+  torch::Tensor positions;  // [R, L] int64, restarting per sequence
+  torch::Tensor targets;    // [R, L] int64 next-token targets, -100 where no loss
+  torch::Tensor images;     // [K, 3, S, S] in row-major image-pad order, or undefined
+  int64_t target_tokens = 0;
+};
+// packing = false: one sequence per row. Sequences longer than max_length are
+// an error naming the length (raise sft.max_length or shorten the data).
+SequenceBatch collate(const std::vector<ChatSequence>& sequences, int64_t max_length, bool packing, int64_t pad_id);
+
+}  // namespace fasrl::trainer

@@ -1,0 +1,167 @@
+#include "trainer/sft_trainer.h"
+
+#include <glog/logging.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+#include "core/timer.h"
+#include "data/loader.h"
+#include "data/qa_synthesis.h"
+#include "trainer/learner.h"
+#include "trainer/sft_data.h"
+
+namespace fasrl::trainer {
+namespace {
+
+// One training sequence per sample: a QA item and a path chosen by a seed
+// from the sample's place in this rank's epoch order.
+std::vector<ChatSequence> batch_sequences(const data::Batch& batch, const models::MllmImages& in,
+                                          const models::BpeTokenizer& tok, models::MllmImpl& mllm,
+                                          const proto::SftConfig& sft, uint64_t seed, int rank) {
+  const int64_t b = batch.size();
+  std::vector<std::vector<data::QaItem>> items;
+  for (int64_t i = 0; i < b; ++i)
+    items.push_back(data::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+  std::vector<ChatSequence> out;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    Rng rng(derive_seed(seed, static_cast<uint64_t>(batch.start.epoch) * 1000003u + static_cast<uint64_t>(rank),
+                        static_cast<uint64_t>(batch.start.position + i)));
+    const auto& own = items[static_cast<size_t>(i)];
+    if (own.empty()) raise(ErrorKind::kInvalidArgument, "sample ", batch.sample_ids[static_cast<size_t>(i)], " has no QA items");
+    const data::QaItem& item = own[rng.below(own.size())];
+    const std::string& path = item.paths[rng.below(item.paths.size())];
+    std::string answer = item.answer;
+    // PA-FAS answer shuffling: another sample's answer to the same kind of question.
+    if (b > 1 && rng.bernoulli(sft.answer_swap_fraction())) {
+      const int64_t j = (i + 1 + static_cast<int64_t>(rng.below(static_cast<uint64_t>(b - 1)))) % b;
+      for (const auto& other : items[static_cast<size_t>(j)])
+        if (other.kind == item.kind) answer = other.answer;
+    }
+    const auto& present = in.present[static_cast<size_t>(i)];
+    const int64_t k = static_cast<int64_t>(present.size());
+    const torch::Tensor images = k ? in.images.slice(0, offset, offset + k) : torch::Tensor();
+    offset += k;
+    out.push_back(sft_sequence(tok, mllm, present, item.question, path, answer, images));
+  }
+  return out;
+}
+
+}  // namespace
+
+MllmBundle build_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities) {
+  models::BpeTokenizer tok = models::BpeTokenizer::load(config.tokenizer());
+  models::Mllm model = models::make_mllm(config, tok, modalities);
+  if (config.has_init_from() && !config.init_from().empty()) {
+    const std::string path = join_path(config.init_from(), "model.safetensors");
+    const TensorMap weights = load_safetensors(path).tensors;
+    torch::NoGradGuard g;
+    for (auto& p : model->named_parameters()) {
+      auto it = weights.find(p.key());
+      if (it == weights.end() || it->second.sizes() != p.value().sizes())
+        raise(ErrorKind::kCorruption, path, ": tensor '", p.key(), "' is missing or has the wrong shape");
+      p.value().copy_(it->second);
+    }
+  }
+  return {std::move(tok), model};
+}
+
+SftResult train_sft(const SftJob& job, MPI_Comm learners) {
+  const proto::SftConfig& sft = job.train.sft();
+  torch::manual_seed(job.run.seed());
+  auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
+  proto::LoaderConfig data_config = job.data;
+  data_config.set_image_size(job.model.vision().image_size());
+  data_config.clear_text_fields();
+  data_config.add_text_fields(sft.qa_field());
+  std::vector<std::string> modalities;
+  if (data_config.modalities().empty())
+    for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
+  else
+    modalities.assign(data_config.modalities().begin(), data_config.modalities().end());
+  MllmBundle bundle = build_mllm(job.model, modalities);
+  models::Mllm& model = bundle.model;
+  const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
+  const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
+
+  LearnerSession session(*model, {job.run, job.optim, job.train, job.comm, job.config_json}, learners);
+  const int rank = session.rank(), world = session.world();
+  TrainerState& state = session.state();
+  data::Loader loader(dataset, data_config, rank, world, job.run.seed(), session.start_cursor());
+
+  auto evaluate = [&](const char* when) {
+    const auto e = evaluate_mllm(model, bundle.tokenizer, kg, data_config, sft);
+    nlohmann::json row = {{"eval", when}, {"step", state.step}};
+    for (const auto& [kind, k] : e.test.kinds) {
+      row[kind + "_accuracy"] = k.accuracy();
+      row[kind + "_ranked_accuracy"] = k.ranked_accuracy();
+    }
+    if (e.test.binary_scores.size()) {
+      row["auc"] = e.fas.auc;
+      row["acer"] = e.fas.acer;
+    }
+    session.log(row);
+    return e;
+  };
+  const auto& splits = dataset->manifest().protocol(data_config.protocol()).splits;
+  const bool can_eval = splits.count("dev") && splits.count("test");
+  if (rank == 0 && can_eval && job.train.eval_every() > 0 && state.step == 0) evaluate("before");
+
+  SftResult result;
+  Stopwatch clock;
+  int64_t tokens_since_log = 0;
+  while (state.step < job.train.steps()) {
+    if (session.begin_step(loader.cursor())) {
+      result.preempted = true;
+      result.steps = state.step;
+      return result;
+    }
+    const data::Batch batch = loader.next();
+    const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
+    const auto seqs = batch_sequences(batch, in, bundle.tokenizer, *model, sft, job.run.seed(), rank);
+    const SequenceBatch sb = collate(seqs, sft.max_length(), sft.packing(), pad_id);
+    // Mean over the target tokens of all learners (gradient averaging divides by world again).
+    const double global_tokens = session.sum(static_cast<double>(sb.target_tokens));
+    const torch::Tensor logits = model->forward(sb.ids, sb.images, sb.segments, sb.positions);  // [R, L, V]
+    const torch::Tensor nll_sum = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}), sb.targets.reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+    const torch::Tensor loss = nll_sum * (static_cast<double>(world) / std::max(1.0, global_tokens));
+    loss.backward();
+    const double lr = lr_at(state.step, job.train.steps(), job.optim);
+    const double grad_norm = session.apply_gradients();
+    tokens_since_log += sb.target_tokens;
+    const double token_loss = session.sum(nll_sum.item<double>()) / std::max(1.0, global_tokens);
+    if (state.step == 1) result.first_loss = token_loss;
+    result.last_loss = token_loss;
+    if (state.step % std::max(1, job.train.log_every()) == 0 || state.step == job.train.steps()) {
+      const double tokens = session.sum(static_cast<double>(tokens_since_log));
+      session.log({{"step", state.step},
+                   {"loss", token_loss},
+                   {"lr", lr},
+                   {"grad_norm", grad_norm},
+                   {"rows", sb.ids.size(0)},
+                   {"row_length", sb.ids.size(1)},
+                   {"target_tokens_per_s", tokens / clock.seconds()}});
+      tokens_since_log = 0;
+      clock.reset();
+    }
+    if (session.checkpoint_due()) session.checkpoint(loader.cursor());
+    if (rank == 0 && can_eval && job.train.eval_every() > 0 && state.step % job.train.eval_every() == 0 &&
+        state.step < job.train.steps())
+      evaluate("during");
+  }
+  session.checkpoint(loader.cursor());
+  result.steps = state.step;
+  if (rank == 0 && can_eval) {
+    result.report = evaluate("final");
+    make_dirs(join_path(job.run.dir(), "eval"));
+    atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
+                      mllm_report_json(*result.report, dataset->manifest().fine_labels) + "\n");
+  }
+  return result;
+}
+
+}  // namespace fasrl::trainer

@@ -1,0 +1,47 @@
+// The SFT learner loop for the reasoning MLLM (data-parallel over learners):
+//   batch -> one QA item and one reasoning path per sample (seeded by the
+//   loader position, so resume is exact) -> optional answer swap (PA-FAS
+//   answer shuffling) -> chat sequences -> pad or pack -> token cross-entropy
+//   on assistant tokens -> bucketed gradient average -> AdamW.
+// The loss is the mean over every learner's target tokens together, so 2
+// ranks x 8 samples step like 1 rank x 16.
+#pragma once
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+
+#include "proto/config.pb.h"
+#include "trainer/mllm_eval.h"
+
+namespace fasrl::trainer {
+
+struct SftJob {
+  proto::RunConfig run;
+  proto::LoaderConfig data;
+  proto::MllmConfig model;
+  proto::OptimConfig optim;
+  proto::TrainConfig train;
+  proto::CommConfig comm;
+  proto::QaConfig qa;  // knowledge graph path (evaluation candidates)
+  std::string config_json;
+};
+
+struct SftResult {
+  int64_t steps = 0;
+  double first_loss = 0, last_loss = 0;
+  bool preempted = false;
+  std::optional<MllmEvaluation> report;  // rank 0, when the protocol has dev and test
+};
+
+SftResult train_sft(const SftJob& job, MPI_Comm learners);
+
+// The model a job describes: vision image size follows the loader, the
+// tokenizer's image-pad id, weights from mllm.init_from when set.
+struct MllmBundle {
+  models::BpeTokenizer tokenizer;
+  models::Mllm model{nullptr};
+};
+MllmBundle build_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities);
+
+}  // namespace fasrl::trainer
