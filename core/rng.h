@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,13 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b = 0) {
 }
 
 // xoshiro256** generator with a few convenience draws.
+// Stable 64-bit FNV-1a of a string (seeds must not depend on std::hash).
+inline uint64_t fnv1a64(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 class Rng {
  public:
   explicit Rng(uint64_t seed) {

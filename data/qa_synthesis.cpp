@@ -15,13 +15,6 @@
 namespace fasrl::data {
 namespace {
 
-// Stable 64-bit FNV-1a: seeds must not depend on std::hash.
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 template <typename T>
 const T& pick(const std::vector<T>& v, Rng& rng) {
   return v[rng.below(v.size())];
@@ -127,7 +120,7 @@ std::vector<QaItem> synthesize_qa(const KnowledgeGraph& kg, const QaSample& s, c
   if (!kg.has_category(s.fine_label))
     raise(ErrorKind::kInvalidArgument, "sample ", s.sample_id, ": label '", s.fine_label, "' is not a category of the FAKG");
   if (o.paths_per_item < 1) raise(ErrorKind::kConfig, "qa.paths_per_sample must be >= 1, got ", o.paths_per_item);
-  Rng rng(derive_seed(o.seed, fnv1a(s.sample_id)));
+  Rng rng(derive_seed(o.seed, fnv1a64(s.sample_id)));
   std::vector<QaItem> items;
   for (const auto& kind : o.kinds) {
     const Granularity g = kind_granularity(kind);

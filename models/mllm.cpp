@@ -1,6 +1,9 @@
 #include "models/mllm.h"
 
 #include "core/error.h"
+#include "core/io.h"
+#include "core/safetensors.h"
+#include "models/bpe_trainer.h"
 
 namespace fasrl::models {
 
@@ -106,14 +109,40 @@ MllmImages mllm_images(const std::vector<torch::Tensor>& per_modality, const tor
   for (int64_t i = 0; i < b; ++i)
     for (size_t m = 0; m < names.size(); ++m) {
       if (mask_cpu[i][static_cast<int64_t>(m)].item<int>() == 0) continue;
-      torch::Tensor img = per_modality[m][i];  // [C, S, S]
-      if (img.size(0) == 1) img = img.expand({3, -1, -1});
-      FASRL_CHECK(img.size(0) == 3, "mllm_images: modality ", names[m], " has ", img.size(0), " channels");
-      picked.push_back(img);
+      FASRL_CHECK(per_modality[m].size(1) == 1 || per_modality[m].size(1) == 3, "mllm_images: modality ", names[m],
+                  " has ", per_modality[m].size(1), " channels");
+      picked.push_back(mllm_image(per_modality[m][i]));
       out.present[static_cast<size_t>(i)].push_back(names[m]);
     }
-  if (!picked.empty()) out.images = torch::stack(picked).sub(0.5).div(0.5);
+  if (!picked.empty()) out.images = torch::stack(picked);
   return out;
+}
+
+torch::Tensor mllm_image(const torch::Tensor& chw01) {
+  const torch::Tensor img = chw01.size(0) == 1 ? chw01.expand({3, -1, -1}) : chw01;
+  return img.sub(0.5).div(0.5);
+}
+
+std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
+                                     const std::string& question) {
+  return tok.encode(apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
+}
+
+MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities) {
+  BpeTokenizer tok = BpeTokenizer::load(config.tokenizer());
+  Mllm model = make_mllm(config, tok, modalities);
+  if (config.has_init_from() && !config.init_from().empty()) {
+    const std::string path = join_path(config.init_from(), "model.safetensors");
+    const TensorMap weights = load_safetensors(path).tensors;
+    torch::NoGradGuard g;
+    for (auto& p : model->named_parameters()) {
+      auto it = weights.find(p.key());
+      if (it == weights.end() || it->second.sizes() != p.value().sizes())
+        raise(ErrorKind::kCorruption, path, ": tensor '", p.key(), "' is missing or has the wrong shape");
+      p.value().copy_(it->second);
+    }
+  }
+  return {std::move(tok), model};
 }
 
 }  // namespace fasrl::models

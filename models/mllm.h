@@ -78,11 +78,27 @@ Mllm make_mllm(const proto::MllmConfig& config, const BpeTokenizer& tokenizer, c
 // 1 or 3; one channel is replicated to three); mask [B, M] (1 = present).
 // Returns the images of present modalities, row-major, mapped to [-1,1]:
 // [K, 3, S, S], and per row the names of its present modalities.
+// One image [C, S, S] in [0,1] (C 1 or 3) -> [3, S, S] in [-1,1].
+torch::Tensor mllm_image(const torch::Tensor& chw01);
 struct MllmImages {
   torch::Tensor images;
   std::vector<std::vector<std::string>> present;
 };
 MllmImages mllm_images(const std::vector<torch::Tensor>& per_modality, const torch::Tensor& mask,
                        const std::vector<std::string>& names);
+
+// The user turn (image blocks of the present modalities, newline, question)
+// through the ChatML template with the assistant header: what generation starts from.
+std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
+                                     const std::string& question);
+
+// A job's model: the tokenizer (mllm.tokenizer), the MLLM over `modalities`,
+// weights from mllm.init_from (a directory with model.safetensors: a
+// checkpoint or an export) when set.
+struct MllmBundle {
+  BpeTokenizer tokenizer;
+  Mllm model{nullptr};
+};
+MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities);
 
 }  // namespace fasrl::models

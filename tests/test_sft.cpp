@@ -43,7 +43,7 @@ TEST(SftData, TargetsAreTheAssistantTokensOnly) {
   models::Mllm m = models::make_mllm(tiny_mllm(768), tok, {"rgb", "depth", "ir"});
   const torch::Tensor images = torch::randn({2, 3, 16, 16});
   const auto seq = trainer::sft_sequence(tok, *m, {"rgb", "ir"}, "Is it live?", "RGB: flat.", "attack", images);
-  const std::string prompt = tok.decode(trainer::mllm_prompt_ids(tok, *m, {"rgb", "ir"}, "Is it live?"));
+  const std::string prompt = tok.decode(models::chat_prompt_ids(tok, *m, {"rgb", "ir"}, "Is it live?"));
   EXPECT_NE(prompt.find("<|im_start|>user\n<rgb>"), std::string::npos);
   EXPECT_EQ(prompt.substr(prompt.size() - 22), "<|im_start|>assistant\n");
   std::vector<int64_t> target_ids;

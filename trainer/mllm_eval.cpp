@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "data/loader.h"
 #include "data/reasoning_format.h"
+#include "data/rewards.h"
 #include "models/generate.h"
 #include "trainer/sft_data.h"
 
@@ -38,7 +39,8 @@ std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<in
 }
 
 SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const data::KnowledgeGraph& kg,
-                       const proto::LoaderConfig& data, const proto::SftConfig& sft, const std::string& split) {
+                       const proto::LoaderConfig& data, const proto::SftConfig& sft, const proto::GrpoConfig& weights,
+                       const std::string& split) {
   proto::LoaderConfig lc = data;
   lc.set_split(split);
   lc.set_shuffle(false);
@@ -79,7 +81,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
     for (size_t q = 0; q < items[0].size(); ++q) {  // every sample carries the same kinds, in order
       std::vector<std::vector<int64_t>> prompts;
       for (int64_t i = 0; i < b; ++i)
-        prompts.push_back(mllm_prompt_ids(tok, *model, in.present[static_cast<size_t>(i)], items[static_cast<size_t>(i)][q].question));
+        prompts.push_back(models::chat_prompt_ids(tok, *model, in.present[static_cast<size_t>(i)], items[static_cast<size_t>(i)][q].question));
       const auto gen = models::generate(model->language_model(), prompts, o, nullptr,
                                         [&](const torch::Tensor& ids) { return model->embed(ids, batch_images); });
       for (int64_t i = 0; i < b; ++i) {
@@ -94,6 +96,8 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
         ++ks.labels[item.label];
         ks.well_formed += parsed.well_formed;
         ks.correct += data::answer_matches(item, parsed.answer);
+        const std::string& fine = dataset->manifest().fine_labels.at(static_cast<size_t>(batch.fine[i].item<int64_t>()));
+        ks.reward_sum += data::score_response(text, item, fine, kg, weights).total;
         if (out.examples.size() < 4 && q == 0) out.examples.push_back(item.question + " => " + text);
         // Ranked: the model's rationale up to </think>, then "<answer>" + candidate + "</answer>".
         std::vector<int64_t> prefix = prompts[r];
@@ -137,7 +141,8 @@ nlohmann::json split_json(const SplitScore& s) {
                    {"accuracy", k.accuracy()},
                    {"ranked_accuracy", k.ranked_accuracy()},
                    {"well_formed", k.items ? static_cast<double>(k.well_formed) / k.items : 0},
-                   {"majority_baseline", k.majority()}};
+                   {"majority_baseline", k.majority()},
+                   {"mean_reward", k.mean_reward()}};
   return {{"kinds", kinds}, {"examples", s.examples}};
 }
 
@@ -150,16 +155,34 @@ double KindScore::majority() const {
 }
 
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
-                             const proto::LoaderConfig& data, const proto::SftConfig& sft) {
+                             const proto::LoaderConfig& data, const proto::SftConfig& sft,
+                             const proto::GrpoConfig& weights) {
   torch::NoGradGuard no_grad;
   model->eval();
   MllmEvaluation e;
   e.protocol = data.protocol();
-  e.dev = score_split(model, tokenizer, kg, data, sft, "dev");
-  e.test = score_split(model, tokenizer, kg, data, sft, "test");
+  e.dev = score_split(model, tokenizer, kg, data, sft, weights, "dev");
+  e.test = score_split(model, tokenizer, kg, data, sft, weights, "test");
   if (e.dev.binary_scores.size() && e.test.binary_scores.size()) e.fas = eval::evaluate(e.dev.binary_scores, e.test.binary_scores);
   model->train();
   return e;
+}
+
+std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e) {
+  std::map<std::string, double> row;
+  double reward = 0;
+  for (const auto& [kind, k] : e.test.kinds) {
+    row[kind + "_accuracy"] = k.accuracy();
+    row[kind + "_ranked_accuracy"] = k.ranked_accuracy();
+    row[kind + "_reward"] = k.mean_reward();
+    reward += k.mean_reward();
+  }
+  if (!e.test.kinds.empty()) row["mean_reward"] = reward / static_cast<double>(e.test.kinds.size());
+  if (e.test.binary_scores.size()) {
+    row["auc"] = e.fas.auc;
+    row["acer"] = e.fas.acer;
+  }
+  return row;
 }
 
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {

@@ -5,6 +5,7 @@
 //  - ranked: after the model's own rationale, which candidate answer (every
 //    label of that granularity, or every option letter) is most likely —
 //    defined for any model, so an untrained one sits at chance;
+//  - the GRPO reward (format + accuracy + KG consistency) of the greedy responses;
 //  - FAS metrics (dev-EER threshold applied to test) with the score
 //    P(attack) = softmax over the binary candidates "live" / "attack".
 #pragma once
@@ -22,10 +23,12 @@ namespace fasrl::trainer {
 
 struct KindScore {
   int64_t items = 0, correct = 0, ranked_correct = 0, well_formed = 0;
+  double reward_sum = 0;  // GRPO reward of the greedy responses (data/rewards.h)
   std::map<std::string, int64_t> labels;  // answer label counts (for the majority baseline)
   double accuracy() const { return items ? static_cast<double>(correct) / items : 0; }
   double ranked_accuracy() const { return items ? static_cast<double>(ranked_correct) / items : 0; }
   double majority() const;
+  double mean_reward() const { return items ? reward_sum / items : 0; }
 };
 
 struct SplitScore {
@@ -41,7 +44,11 @@ struct MllmEvaluation {
 };
 
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
-                             const proto::LoaderConfig& data, const proto::SftConfig& sft);
+                             const proto::LoaderConfig& data, const proto::SftConfig& sft,
+                             const proto::GrpoConfig& reward_weights = proto::GrpoConfig());
+// One flat metrics row: <kind>_accuracy, _ranked_accuracy, _reward per kind of
+// the test split, mean_reward over kinds, auc and acer.
+std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e);
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
 
 }  // namespace fasrl::trainer

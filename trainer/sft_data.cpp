@@ -5,11 +5,6 @@
 
 namespace fasrl::trainer {
 
-std::vector<int64_t> mllm_prompt_ids(const models::BpeTokenizer& tok, models::MllmImpl& mllm,
-                                     const std::vector<std::string>& present, const std::string& question) {
-  return tok.encode(models::apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
-}
-
 std::string response_text(const std::string& path, const std::string& answer) {
   return "<think>" + path + "</think><answer>" + answer + "</answer>";
 }
@@ -18,7 +13,7 @@ ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mll
                           const std::string& question, const std::string& path, const std::string& answer,
                           const torch::Tensor& images) {
   ChatSequence s;
-  s.ids = mllm_prompt_ids(tok, mllm, present, question);
+  s.ids = models::chat_prompt_ids(tok, mllm, present, question);
   s.is_target.assign(s.ids.size(), 0);
   const auto response = tok.encode(response_text(path, answer) + "<|im_end|>");
   s.ids.insert(s.ids.end(), response.begin(), response.end());

@@ -16,10 +16,6 @@
 
 namespace fasrl::trainer {
 
-// The user turn (image blocks of the present modalities, then the question)
-// and the assistant header: what generation starts from.
-std::vector<int64_t> mllm_prompt_ids(const models::BpeTokenizer& tok, models::MllmImpl& mllm,
-                                     const std::vector<std::string>& present, const std::string& question);
 std::string response_text(const std::string& path, const std::string& answer);
 
 struct ChatSequence {

@@ -5,7 +5,6 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/rng.h"
-#include "core/safetensors.h"
 #include "core/timer.h"
 #include "data/loader.h"
 #include "data/qa_synthesis.h"
@@ -16,10 +15,10 @@ namespace fasrl::trainer {
 namespace {
 
 // One training sequence per sample: a QA item and a path chosen by a seed
-// from the sample's place in this rank's epoch order.
+// from the sample id and the epoch.
 std::vector<ChatSequence> batch_sequences(const data::Batch& batch, const models::MllmImages& in,
                                           const models::BpeTokenizer& tok, models::MllmImpl& mllm,
-                                          const proto::SftConfig& sft, uint64_t seed, int rank) {
+                                          const proto::SftConfig& sft, uint64_t seed) {
   const int64_t b = batch.size();
   std::vector<std::vector<data::QaItem>> items;
   for (int64_t i = 0; i < b; ++i)
@@ -27,8 +26,8 @@ std::vector<ChatSequence> batch_sequences(const data::Batch& batch, const models
   std::vector<ChatSequence> out;
   int64_t offset = 0;
   for (int64_t i = 0; i < b; ++i) {
-    Rng rng(derive_seed(seed, static_cast<uint64_t>(batch.start.epoch) * 1000003u + static_cast<uint64_t>(rank),
-                        static_cast<uint64_t>(batch.start.position + i)));
+    // Seeded by (sample, epoch): independent of rank count and batch layout, so resume is exact.
+    Rng rng(derive_seed(seed, fnv1a64(batch.sample_ids[static_cast<size_t>(i)]), static_cast<uint64_t>(batch.start.epoch)));
     const auto& own = items[static_cast<size_t>(i)];
     if (own.empty()) raise(ErrorKind::kInvalidArgument, "sample ", batch.sample_ids[static_cast<size_t>(i)], " has no QA items");
     const data::QaItem& item = own[rng.below(own.size())];
@@ -51,23 +50,6 @@ std::vector<ChatSequence> batch_sequences(const data::Batch& batch, const models
 
 }  // namespace
 
-MllmBundle build_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities) {
-  models::BpeTokenizer tok = models::BpeTokenizer::load(config.tokenizer());
-  models::Mllm model = models::make_mllm(config, tok, modalities);
-  if (config.has_init_from() && !config.init_from().empty()) {
-    const std::string path = join_path(config.init_from(), "model.safetensors");
-    const TensorMap weights = load_safetensors(path).tensors;
-    torch::NoGradGuard g;
-    for (auto& p : model->named_parameters()) {
-      auto it = weights.find(p.key());
-      if (it == weights.end() || it->second.sizes() != p.value().sizes())
-        raise(ErrorKind::kCorruption, path, ": tensor '", p.key(), "' is missing or has the wrong shape");
-      p.value().copy_(it->second);
-    }
-  }
-  return {std::move(tok), model};
-}
-
 SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   const proto::SftConfig& sft = job.train.sft();
   torch::manual_seed(job.run.seed());
@@ -81,7 +63,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
   else
     modalities.assign(data_config.modalities().begin(), data_config.modalities().end());
-  MllmBundle bundle = build_mllm(job.model, modalities);
+  models::MllmBundle bundle = models::load_mllm(job.model, modalities);
   models::Mllm& model = bundle.model;
   const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
   const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
@@ -94,14 +76,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   auto evaluate = [&](const char* when) {
     const auto e = evaluate_mllm(model, bundle.tokenizer, kg, data_config, sft);
     nlohmann::json row = {{"eval", when}, {"step", state.step}};
-    for (const auto& [kind, k] : e.test.kinds) {
-      row[kind + "_accuracy"] = k.accuracy();
-      row[kind + "_ranked_accuracy"] = k.ranked_accuracy();
-    }
-    if (e.test.binary_scores.size()) {
-      row["auc"] = e.fas.auc;
-      row["acer"] = e.fas.acer;
-    }
+    for (const auto& [key, value] : mllm_eval_summary(e)) row[key] = value;
     session.log(row);
     return e;
   };
@@ -120,7 +95,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     }
     const data::Batch batch = loader.next();
     const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
-    const auto seqs = batch_sequences(batch, in, bundle.tokenizer, *model, sft, job.run.seed(), rank);
+    const auto seqs = batch_sequences(batch, in, bundle.tokenizer, *model, sft, job.run.seed());
     const SequenceBatch sb = collate(seqs, sft.max_length(), sft.packing(), pad_id);
     // Mean over the target tokens of all learners (gradient averaging divides by world again).
     const double global_tokens = session.sum(static_cast<double>(sb.target_tokens));

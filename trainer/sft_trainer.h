@@ -1,6 +1,6 @@
 // The SFT learner loop for the reasoning MLLM (data-parallel over learners):
-//   batch -> one QA item and one reasoning path per sample (seeded by the
-//   loader position, so resume is exact) -> optional answer swap (PA-FAS
+//   batch -> one QA item and one reasoning path per sample (seeded by sample id
+//   and epoch, so resume is exact) -> optional answer swap (PA-FAS
 //   answer shuffling) -> chat sequences -> pad or pack -> token cross-entropy
 //   on assistant tokens -> bucketed gradient average -> AdamW.
 // The loss is the mean over every learner's target tokens together, so 2
@@ -35,13 +35,5 @@ struct SftResult {
 };
 
 SftResult train_sft(const SftJob& job, MPI_Comm learners);
-
-// The model a job describes: vision image size follows the loader, the
-// tokenizer's image-pad id, weights from mllm.init_from when set.
-struct MllmBundle {
-  models::BpeTokenizer tokenizer;
-  models::Mllm model{nullptr};
-};
-MllmBundle build_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities);
 
 }  // namespace fasrl::trainer
