@@ -39,6 +39,8 @@
 #include "trainer/export.h"
 #include "trainer/moae_cr_trainer.h"
 #include "trainer/sft_trainer.h"
+#include "trainer/grpo_trainer.h"
+#include "rollout/worker.h"
 
 namespace fasrl::launch {
 namespace {
@@ -48,7 +50,7 @@ const char* kUsage = R"(fasrl — distributed training for unified face-attack d
 usage: fasrl <command> [options] [key.sub=value ...]
 
 commands:
-  train        --config F [k=v ...]           train (train.algorithm: moae_cr | sft) on every rank of the job;
+  train        --config F [k=v ...]           train (train.algorithm: moae_cr | sft | grpo) on every rank;
                                               resumes from run.dir/checkpoints/latest
   eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
                                               also writes per-sample scores (eval/scores-{dev,test}.csv)
@@ -205,8 +207,8 @@ int cmd_train(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
   const int threads = configure_threads(config.run());
   const std::string& algorithm = config.train().algorithm();
-  if (algorithm != "moae_cr" && algorithm != "sft")
-    raise(ErrorKind::kConfig, "train.algorithm: '", algorithm, "' is not available (moae_cr, sft)");
+  if (algorithm != "moae_cr" && algorithm != "sft" && algorithm != "grpo")
+    raise(ErrorKind::kConfig, "train.algorithm: '", algorithm, "' is not available (moae_cr, sft, grpo)");
   if (world.rank == 0) {
     make_dirs(config.run().dir());
     atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
@@ -216,7 +218,32 @@ int cmd_train(const Args& args) {
   install_preemption_handlers();
   bool preempted = false;
   int64_t steps = 0;
-  if (algorithm == "sft") {
+  if (algorithm == "grpo") {
+    const comm::RoleSplit roles = comm::split_roles(world, config.train().grpo().learners());
+    if (roles.num_rollout < 1)
+      raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " of ", world.size,
+            " ranks leaves no rollout worker: start more ranks or lower train.grpo.learners");
+    if (roles.role == comm::Role::kRollout) {
+      rollout::RolloutJob job{config.run(), config.data(), config.mllm(), config.train().grpo(),
+                              config.qa(),  config.train().sft().qa_field(), config.train().steps()};
+      rollout::run_rollout_worker(job, roles, world.comm);
+    } else {
+      trainer::GrpoJob job{config.run(),   config.data(), config.mllm(), config.optim(),
+                           config.train(), config.comm(), config.qa(),   message_to_json(config)};
+      const auto result = trainer::train_grpo(job, roles, world.comm);
+      preempted = result.preempted;
+      steps = result.steps;
+      if (world.rank == 0 && !preempted) {
+        std::cout << "trained " << result.steps << " GRPO steps (" << roles.num_learners << " learners, "
+                  << roles.num_rollout << " rollout workers): " << result.samples / result.seconds
+                  << " samples/s; weight sync " << 1e3 * result.weight_sync_seconds / std::max<int64_t>(1, result.steps)
+                  << " ms/update for " << result.weight_bytes / std::max<int64_t>(1, result.steps) / 1e6 << " MB\n";
+        if (result.report)
+          for (const auto& [key, value] : trainer::mllm_eval_summary(*result.report))
+            std::cout << "test " << key << " " << value << "\n";
+      }
+    }
+  } else if (algorithm == "sft") {
     trainer::SftJob job{config.run(),   config.data(), config.mllm(), config.optim(),
                         config.train(), config.comm(), config.qa(),   message_to_json(config)};
     const auto result = trainer::train_sft(job, world.comm);

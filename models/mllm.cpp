@@ -118,6 +118,12 @@ MllmImages mllm_images(const std::vector<torch::Tensor>& per_modality, const tor
   return out;
 }
 
+std::vector<int64_t> policy_banned_ids(MllmImpl& mllm, const BpeTokenizer& tokenizer) {
+  std::vector<int64_t> out{mllm.image_pad_id()};
+  for (int64_t id = tokenizer.vocab_size(); id < mllm.config().decoder().vocab_size(); ++id) out.push_back(id);
+  return out;
+}
+
 torch::Tensor mllm_image(const torch::Tensor& chw01) {
   const torch::Tensor img = chw01.size(0) == 1 ? chw01.expand({3, -1, -1}) : chw01;
   return img.sub(0.5).div(0.5);

@@ -78,6 +78,11 @@ Mllm make_mllm(const proto::MllmConfig& config, const BpeTokenizer& tokenizer, c
 // 1 or 3; one channel is replicated to three); mask [B, M] (1 = present).
 // Returns the images of present modalities, row-major, mapped to [-1,1]:
 // [K, 3, S, S], and per row the names of its present modalities.
+// Tokens the policy never emits: the image pad, and ids the decoder has but
+// the tokenizer does not (a decoder vocabulary padded past the tokenizer's).
+// Generation and every log-prob recomputation must ban the same set.
+std::vector<int64_t> policy_banned_ids(MllmImpl& mllm, const BpeTokenizer& tokenizer);
+
 // One image [C, S, S] in [0,1] (C 1 or 3) -> [3, S, S] in [-1,1].
 torch::Tensor mllm_image(const torch::Tensor& chw01);
 struct MllmImages {

@@ -148,7 +148,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
       o.max_new_tokens = g.max_new_tokens();
       o.eos_id = im_end;
       o.pad_id = im_end;
-      o.banned_ids = {model->image_pad_id()};
+      o.banned_ids = models::policy_banned_ids(*model, bundle.tokenizer);
       o.seed = derive_seed(job.run.seed(), static_cast<uint64_t>(step), static_cast<uint64_t>(learner));
       Stopwatch clock;
       const models::Generation gen = models::generate(model->language_model(), prompts, o, nullptr,

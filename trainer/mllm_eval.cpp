@@ -15,7 +15,8 @@ namespace {
 // Sum of log-probs of each candidate continuation after `prefix`, one forward
 // pass over all candidates (rows right-padded). images: this sample's [k, 3, S, S].
 std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<int64_t>& prefix, const torch::Tensor& images,
-                                       const std::vector<std::vector<int64_t>>& candidates, int64_t pad_id) {
+                                       const std::vector<std::vector<int64_t>>& candidates, int64_t pad_id,
+                                       const std::vector<int64_t>& banned) {
   const int64_t c = static_cast<int64_t>(candidates.size()), p = static_cast<int64_t>(prefix.size());
   int64_t longest = 0;
   for (const auto& cand : candidates) longest = std::max<int64_t>(longest, p + static_cast<int64_t>(cand.size()));
@@ -27,7 +28,7 @@ std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<in
     pad[i].slice(0, 0, static_cast<int64_t>(seq.size())).fill_(1);
   }
   const torch::Tensor rep = images.defined() ? images.repeat({c, 1, 1, 1}) : images;
-  const torch::Tensor logp = models::ban_tokens(m.forward(ids, rep, pad).to(torch::kFloat64), {m.image_pad_id()}).log_softmax(-1);
+  const torch::Tensor logp = models::ban_tokens(m.forward(ids, rep, pad).to(torch::kFloat64), banned).log_softmax(-1);
   std::vector<double> out;
   for (int64_t i = 0; i < c; ++i) {
     double s = 0;
@@ -60,7 +61,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
   o.max_new_tokens = sft.eval_max_new_tokens();
   o.eos_id = im_end;
   o.pad_id = im_end;
-  o.banned_ids = {model->image_pad_id()};
+  o.banned_ids = models::policy_banned_ids(*model, tok);
 
   SplitScore out;
   int64_t seen = 0;
@@ -116,7 +117,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
           ids.insert(ids.end(), answer_close.begin(), answer_close.end());
           cands.push_back(ids);
         }
-        const auto lp = candidate_logprobs(*model, prefix, own_images[r], cands, im_end);
+        const auto lp = candidate_logprobs(*model, prefix, own_images[r], cands, im_end, o.banned_ids);
         const size_t best = static_cast<size_t>(std::max_element(lp.begin(), lp.end()) - lp.begin());
         ks.ranked_correct += item.kind == "choice" ? names[best] == item.answer : names[best] == item.label;
         if (item.kind == "binary") {

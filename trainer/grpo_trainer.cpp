@@ -1,0 +1,220 @@
+#include "trainer/grpo_trainer.h"
+
+#include <glog/logging.h>
+
+#include "comm/messages.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/timer.h"
+#include "data/dataset.h"
+#include "models/generate.h"
+#include "trainer/grpo_batch.h"
+#include "trainer/grpo_loss.h"
+#include "trainer/learner.h"
+
+namespace fasrl::trainer {
+namespace {
+
+// Completion tokens of every group, as [N, L] rows (prompt + completion, right-padded).
+struct PolicyInputs {
+  torch::Tensor ids, pad, targets, mask, behaviour, advantages, images;
+  int64_t completion_tokens = 0;
+};
+
+PolicyInputs policy_inputs(const proto::RolloutBatch& b, int64_t pad_id) {
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<size_t> prompt_len;
+  std::vector<const proto::RolloutCompletion*> comps;
+  std::vector<torch::Tensor> images;
+  for (const auto& g : b.groups()) {
+    const torch::Tensor imgs = group_images(g);
+    for (const auto& c : g.completions()) {
+      std::vector<int64_t> seq(g.prompt_ids().begin(), g.prompt_ids().end());
+      prompt_len.push_back(seq.size());
+      seq.insert(seq.end(), c.tokens().begin(), c.tokens().end());
+      rows.push_back(std::move(seq));
+      comps.push_back(&c);
+      if (imgs.defined()) images.push_back(imgs);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(rows.size());
+  int64_t len = 0;
+  for (const auto& r : rows) len = std::max<int64_t>(len, static_cast<int64_t>(r.size()));
+  PolicyInputs in;
+  in.ids = torch::full({n, len}, pad_id, torch::kInt64);
+  in.pad = torch::zeros({n, len}, torch::kInt64);
+  in.targets = torch::zeros({n, len}, torch::kInt64);
+  in.mask = torch::zeros({n, len}, torch::kFloat32);
+  in.behaviour = torch::zeros({n, len}, torch::kFloat32);
+  in.advantages = torch::empty({n}, torch::kFloat32);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& r = rows[static_cast<size_t>(i)];
+    const int64_t p = static_cast<int64_t>(prompt_len[static_cast<size_t>(i)]);
+    in.ids[i].slice(0, 0, static_cast<int64_t>(r.size())) = torch::tensor(r, torch::kInt64);
+    in.pad[i].slice(0, 0, static_cast<int64_t>(r.size())).fill_(1);
+    const auto& c = *comps[static_cast<size_t>(i)];
+    for (int j = 0; j < c.tokens_size(); ++j) {  // position p-1+j predicts completion token j
+      in.targets[i][p - 1 + j] = c.tokens(j);
+      in.mask[i][p - 1 + j] = 1;
+      in.behaviour[i][p - 1 + j] = c.logprobs(j);
+    }
+    in.advantages[i] = c.advantage();
+    in.completion_tokens += c.tokens_size();
+  }
+  if (!images.empty()) in.images = torch::cat(images, 0);
+  return in;
+}
+
+// log softmax(logits / T) of the sampled tokens [N, L], and the token entropy.
+torch::Tensor token_logprobs(models::MllmImpl& m, const PolicyInputs& in, double temperature,
+                             const std::vector<int64_t>& banned, torch::Tensor* entropy) {
+  const torch::Tensor logits = models::ban_tokens(m.forward(in.ids, in.images, in.pad), banned);
+  const torch::Tensor logp = (logits / (temperature > 0 ? temperature : 1.0)).log_softmax(-1);  // [N, L, V]
+  if (entropy) {
+    torch::NoGradGuard g;
+    *entropy = -(logp.exp() * logp.nan_to_num(0.0, 0.0, 0.0)).sum(-1);  // banned tokens: 0 · (−inf) -> 0
+  }
+  return logp.gather(-1, in.targets.unsqueeze(-1)).squeeze(-1);
+}
+
+double std_of(const std::vector<double>& v, double mean) {
+  double s = 0;
+  for (double x : v) s += (x - mean) * (x - mean);
+  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size())) : 0;
+}
+
+}  // namespace
+
+GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm world) {
+  const proto::GrpoConfig& g = job.train.grpo();
+  if (roles.num_rollout < 1)
+    raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " leaves no rollout rank: run GRPO on more than ",
+          roles.num_learners, " ranks");
+  torch::manual_seed(job.run.seed());
+  auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
+  std::vector<std::string> modalities;
+  for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
+  models::MllmBundle bundle = models::load_mllm(job.model, modalities);
+  models::Mllm& model = bundle.model;
+  models::Mllm reference{nullptr};
+  if (g.beta() > 0) {
+    reference = models::load_mllm(job.model, modalities).model;  // frozen: the starting policy
+    reference->eval();
+    for (auto& p : reference->parameters()) p.requires_grad_(false);
+  }
+  const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
+  const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
+  const std::vector<int64_t> banned = models::policy_banned_ids(*model, bundle.tokenizer);
+  proto::LoaderConfig eval_data = job.data;
+  eval_data.set_image_size(job.model.vision().image_size());
+
+  LearnerSession session(*model, {job.run, job.optim, job.train, job.comm, job.config_json}, roles.role_comm);
+  const int rank = session.rank(), world_size = session.world();
+  TrainerState& state = session.state();
+  const int my_worker = roles.num_learners + rank % roles.num_rollout;
+  std::vector<torch::Tensor> params;
+  for (const auto& p : session.params()) params.push_back(p.second);
+
+  GrpoResult result;
+  comm::Outbox outbox(world);
+  auto publish = [&](int64_t version) {  // learner 0 -> every rollout worker
+    if (rank != 0) return;
+    Stopwatch clock;
+    outbox.pending();
+    const std::string bytes = comm::pack_weights(version, comm::flatten_tensors(params));
+    for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w) outbox.send(w, comm::kWeightsTag, bytes);
+    result.weight_sync_seconds += clock.seconds();
+    result.weight_bytes += static_cast<double>(bytes.size()) * roles.num_rollout;
+  };
+  auto stop_rollout = [&] {  // version −1, then drain what our worker still sends until its empty marker
+    if (rank == 0) {
+      const int64_t stop = -1;
+      for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w)
+        outbox.send(w, comm::kWeightsTag, std::string(reinterpret_cast<const char*>(&stop), sizeof stop));
+    }
+    while (!comm::recv_bytes(world, my_worker, comm::kRolloutTag).empty()) {
+    }
+    outbox.wait_all();
+  };
+  auto evaluate = [&](const char* when) {
+    const auto e = evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.train.sft(), g);
+    nlohmann::json row = {{"eval", when}, {"step", state.step}};
+    for (const auto& [key, value] : mllm_eval_summary(e)) row[key] = value;
+    session.log(row);
+    return e;
+  };
+  const auto& splits = dataset->manifest().protocol(eval_data.protocol()).splits;
+  const bool can_eval = splits.count("dev") && splits.count("test");
+
+  state.policy_version = state.step;
+  publish(state.step);
+  if (rank == 0 && can_eval && job.train.eval_every() > 0 && state.step == 0) evaluate("before");
+  Stopwatch run_clock, log_clock;
+  int64_t tokens_since_log = 0;
+  while (state.step < job.train.steps()) {
+    if (session.begin_step({})) {
+      stop_rollout();
+      result.preempted = true;
+      result.steps = state.step;
+      return result;
+    }
+    const std::string bytes = comm::recv_bytes(world, my_worker, comm::kRolloutTag);
+    const proto::RolloutBatch batch = parse_rollout_batch(bytes, my_worker, state.step, g.max_staleness(), g.group_size(),
+                                                          job.model.decoder().vocab_size());
+    const PolicyInputs in = policy_inputs(batch, pad_id);
+    torch::Tensor entropy;
+    const torch::Tensor logp = token_logprobs(*model, in, g.temperature(), banned, &entropy);
+    torch::Tensor ref;
+    if (reference) {
+      torch::NoGradGuard ng;
+      ref = token_logprobs(*reference, in, g.temperature(), banned, nullptr);
+    }
+    const GrpoLossTerms loss = grpo_loss(logp, in.behaviour, ref, in.advantages, in.mask, g.clip_low(), g.clip_high(),
+                                         g.beta(), g.kl(), g.aggregation());
+    loss.loss.backward();
+    const double grad_norm = session.apply_gradients();
+    state.policy_version = state.step;
+    if (state.step < job.train.steps()) publish(state.step);
+    tokens_since_log += in.completion_tokens;
+    result.samples += in.advantages.size(0) * world_size;
+
+    if (state.step % std::max(1, job.train.log_every()) == 0 || state.step == job.train.steps()) {
+      std::vector<double> reward, format, accuracy, kgc;
+      for (const auto& gr : batch.groups())
+        for (const auto& c : gr.completions()) {
+          reward.push_back(c.reward());
+          format.push_back(c.reward_terms().at("format"));
+          accuracy.push_back(c.reward_terms().at("accuracy"));
+          kgc.push_back(c.reward_terms().at("kg"));
+        }
+      auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
+      const double mask_sum = in.mask.sum().item<double>();
+      const auto avg = session.average({mean(reward), std_of(reward, mean(reward)), mean(format), mean(accuracy), mean(kgc),
+                                        loss.kl, loss.clip_fraction, (entropy * in.mask).sum().item<double>() / mask_sum,
+                                        mask_sum / static_cast<double>(in.advantages.size(0)),
+                                        static_cast<double>(state.step - 1 - batch.policy_version()), loss.loss.item<double>()});
+      const double tokens = session.sum(static_cast<double>(tokens_since_log));
+      session.log({{"step", state.step},         {"reward", avg[0]},          {"reward_std", avg[1]},
+                   {"reward_format", avg[2]},    {"reward_accuracy", avg[3]}, {"reward_kg", avg[4]},
+                   {"kl", avg[5]},               {"clip_fraction", avg[6]},   {"entropy", avg[7]},
+                   {"response_length", avg[8]},  {"staleness", avg[9]},       {"loss", avg[10]},
+                   {"grad_norm", grad_norm},     {"tokens_per_s", tokens / log_clock.seconds()}});
+      tokens_since_log = 0;
+      log_clock.reset();
+    }
+    if (session.checkpoint_due()) session.checkpoint({});
+  }
+  session.checkpoint({});
+  stop_rollout();
+  result.steps = state.step;
+  result.seconds = run_clock.seconds();
+  if (rank == 0 && can_eval) {
+    result.report = evaluate("final");
+    make_dirs(join_path(job.run.dir(), "eval"));
+    atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
+                      mllm_report_json(*result.report, dataset->manifest().fine_labels) + "\n");
+  }
+  return result;
+}
+
+}  // namespace fasrl::trainer

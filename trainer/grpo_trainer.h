@@ -1,0 +1,46 @@
+// The GRPO learner loop (ranks 0..L-1 of a job whose other ranks are rollout
+// workers, rollout/worker.h). Per step s every learner:
+//   receives a RolloutBatch from its worker (learner l <- worker l mod R),
+//   checks it (trainer/grpo_batch.h), recomputes the policy's log-probs of
+//   the sampled tokens (and the frozen reference's when beta > 0), applies
+//   the clipped GRPO loss (trainer/grpo_loss.h), averages gradients over the
+//   learners and steps AdamW; learner 0 then sends the new weights (version
+//   s+1) to every rollout worker. Rank 0 logs reward mean/std per component,
+//   KL, clip fraction, entropy, response length, tokens/s and staleness.
+// The policy version is the optimizer step and is part of the checkpoint; the
+// prompts of step s are a function of s, so a resumed job neither loses nor
+// repeats a step's data.
+#pragma once
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+
+#include "comm/world.h"
+#include "proto/config.pb.h"
+#include "trainer/mllm_eval.h"
+
+namespace fasrl::trainer {
+
+struct GrpoJob {
+  proto::RunConfig run;
+  proto::LoaderConfig data;
+  proto::MllmConfig model;
+  proto::OptimConfig optim;
+  proto::TrainConfig train;
+  proto::CommConfig comm;
+  proto::QaConfig qa;
+  std::string config_json;
+};
+
+struct GrpoResult {
+  int64_t steps = 0;
+  bool preempted = false;
+  double seconds = 0, weight_sync_seconds = 0, weight_bytes = 0;
+  int64_t samples = 0;
+  std::optional<MllmEvaluation> report;  // rank 0
+};
+
+GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm world);
+
+}  // namespace fasrl::trainer
