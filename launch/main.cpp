@@ -212,8 +212,8 @@ int cmd_train(const Args& args) {
   if (world.rank == 0) {
     make_dirs(config.run().dir());
     atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
-    LOG(INFO) << "train (" << algorithm << "): " << world.size << " learner ranks x " << threads
-              << " threads, run dir " << config.run().dir();
+    LOG(INFO) << "train (" << algorithm << "): " << world.size << " ranks x " << threads << " threads, run dir "
+              << config.run().dir();
   }
   install_preemption_handlers();
   bool preempted = false;

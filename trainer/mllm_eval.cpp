@@ -164,7 +164,12 @@ MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& to
   e.protocol = data.protocol();
   e.dev = score_split(model, tokenizer, kg, data, sft, weights, "dev");
   e.test = score_split(model, tokenizer, kg, data, sft, weights, "test");
-  if (e.dev.binary_scores.size() && e.test.binary_scores.size()) e.fas = eval::evaluate(e.dev.binary_scores, e.test.binary_scores);
+  auto both_classes = [](const eval::ScoredSamples& s) {
+    const auto attacks = std::count(s.is_attack.begin(), s.is_attack.end(), 1);
+    return attacks > 0 && attacks < static_cast<int64_t>(s.size());
+  };
+  e.has_fas = both_classes(e.dev.binary_scores) && both_classes(e.test.binary_scores);
+  if (e.has_fas) e.fas = eval::evaluate(e.dev.binary_scores, e.test.binary_scores);
   model->train();
   return e;
 }
@@ -179,7 +184,7 @@ std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e) {
     reward += k.mean_reward();
   }
   if (!e.test.kinds.empty()) row["mean_reward"] = reward / static_cast<double>(e.test.kinds.size());
-  if (e.test.binary_scores.size()) {
+  if (e.has_fas) {
     row["auc"] = e.fas.auc;
     row["acer"] = e.fas.acer;
   }
@@ -188,7 +193,7 @@ std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e) {
 
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {
   nlohmann::json j = {{"protocol", e.protocol}, {"dev", split_json(e.dev)}, {"test", split_json(e.test)}};
-  if (e.test.binary_scores.size()) j["fas"] = nlohmann::json::parse(eval::report_to_json(e.fas, fine_labels));
+  j["fas"] = e.has_fas ? nlohmann::json::parse(eval::report_to_json(e.fas, fine_labels)) : nlohmann::json(nullptr);
   return j.dump(2);
 }
 

@@ -40,6 +40,7 @@ struct SplitScore {
 struct MllmEvaluation {
   std::string protocol;
   SplitScore dev, test;
+  bool has_fas = false;  // both classes present in dev and test
   eval::FasReport fas;
 };
 

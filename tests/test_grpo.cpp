@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include "data/rewards.h"
+#include "proto/rollout.pb.h"
+#include "rollout/advantages.h"
+#include "test_util.h"
+#include "trainer/grpo_batch.h"
+
+using namespace fasrl;
+
+namespace {
+const std::string kGraph = std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml";
+const data::QaItem kFine{"fine", "What kind of face is this?", {}, "replay", "replay", {"p"}};
+const data::QaItem kChoice{"choice", "Which option?", {"print", "replay", "live"}, "B", "replay", {"p"}};
+
+proto::RolloutBatch valid_batch() {
+  proto::RolloutBatch b;
+  b.set_policy_version(4);
+  b.set_worker(2);
+  b.set_step(5);
+  auto* g = b.add_groups();
+  g->set_sample_id("s1");
+  g->set_kind("fine");
+  for (int64_t id : {1, 2, 3}) g->add_prompt_ids(id);
+  auto* img = g->add_images();
+  img->set_modality("depth");
+  img->set_channels(1), img->set_height(2), img->set_width(2);
+  img->set_pixels(std::string("\x00\x40\x80\xff", 4));
+  for (int c = 0; c < 2; ++c) {
+    auto* comp = g->add_completions();
+    comp->add_tokens(7), comp->add_tokens(8);
+    comp->add_logprobs(-0.5f), comp->add_logprobs(-1.5f);
+    comp->set_reward(c), comp->set_advantage(c ? 0.7f : -0.7f);
+    (*comp->mutable_reward_terms())["format"] = 1;
+  }
+  return b;
+}
+}  // namespace
+
+TEST(Rewards, HandWrittenRationales) {
+  const auto kg = data::KnowledgeGraph::load(kGraph);
+  proto::GrpoConfig w;  // format 0.5, accuracy 1, kg 0.5
+  // Well formed, right answer, cues the graph supports for replay.
+  auto r = data::score_response(
+      "<think>The colour image shows a moire pattern; the infrared image shows screen glare.</think><answer>replay</answer>",
+      kFine, "replay", kg, w);
+  EXPECT_EQ(r.format, 1);
+  EXPECT_EQ(r.accuracy, 1);
+  EXPECT_EQ(r.claimed_cues, 2);
+  EXPECT_DOUBLE_EQ(r.kg, 1.0);
+  EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 + 0.5);
+  // Contradicting the graph: a real-face depth relief and skin shading for a replay.
+  r = data::score_response(
+      "<think>The depth map shows the relief of a real face and the infrared image shows soft skin shading.</think>"
+      "<answer>replay</answer>", kFine, "replay", kg, w);
+  EXPECT_EQ(r.claimed_cues, 2);
+  EXPECT_DOUBLE_EQ(r.kg, -1.0);
+  EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 - 0.5);
+  // One supporting, one contradicting, one neutral-free: mean.
+  r = data::score_response("<think>the depth map is flat; the colour image shows natural skin texture</think><answer>print</answer>",
+                           kFine, "replay", kg, w);
+  EXPECT_DOUBLE_EQ(r.kg, 0.0);
+  EXPECT_EQ(r.accuracy, 0);
+  // Malformed: no think block; the answer still counts; cues read from the whole text.
+  r = data::score_response("replay because the depth map is flat <answer>replay</answer>", kFine, "replay", kg, w);
+  EXPECT_EQ(r.format, 0);
+  EXPECT_EQ(r.accuracy, 1);
+  EXPECT_DOUBLE_EQ(r.kg, 1.0);
+  // Multiple choice: the letter.
+  EXPECT_EQ(data::score_response("<think>x</think><answer>B</answer>", kChoice, "replay", kg, w).accuracy, 1);
+  EXPECT_EQ(data::score_response("<think>x</think><answer>replay</answer>", kChoice, "replay", kg, w).accuracy, 0);
+  EXPECT_EQ(data::score_response("<think>x</think><answer>B</answer> extra", kChoice, "replay", kg, w).format, 0);
+}
+
+TEST(Advantages, GroupNormalised) {
+  const auto a = rollout::group_advantages({1, 0, 1, 0, 3, 3}, 2, true, 1e-4);
+  EXPECT_NEAR(a[0], 0.5 / (std::sqrt(0.5) + 1e-4), 1e-12);
+  EXPECT_NEAR(a[1], -a[0], 1e-12);
+  EXPECT_EQ(a[4], 0.0);  // a group of equal rewards teaches nothing
+  EXPECT_EQ(rollout::group_advantages({1, 0}, 2, false, 1e-4)[0], 0.5);
+  fasrl::testing::expect_error([] { rollout::group_advantages({1, 2, 3}, 2, true, 1e-4); }, {"groups of 2"});
+}
+
+TEST(RolloutBatch, RoundTripAndMalformedMessagesAreRejected) {
+  std::string bytes;
+  ASSERT_TRUE(valid_batch().SerializeToString(&bytes));
+  const auto b = trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100);
+  EXPECT_EQ(b.groups(0).completions(1).tokens(1), 8);
+  EXPECT_FLOAT_EQ(b.groups(0).completions(0).advantage(), -0.7f);
+  const torch::Tensor img = trainer::group_images(b.groups(0));
+  ASSERT_EQ(img.sizes(), (std::vector<int64_t>{1, 3, 2, 2}));
+  EXPECT_FLOAT_EQ(img[0][2][1][1].item<float>(), 1.0f);   // 255 -> 1
+  EXPECT_FLOAT_EQ(img[0][0][0][0].item<float>(), -1.0f);  // 0 -> -1
+
+  using fasrl::testing::expect_error;
+  expect_error([&] { trainer::parse_rollout_batch(bytes.substr(0, bytes.size() / 2), 2, 5, 1, 2, 100); },
+               {"RolloutBatch from rank 2", "malformed"});
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 6, 0, 2, 100); }, {"is for step 5", "at step 6"});
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 0, 2, 100); }, {"policy version 4 is outside [5, 5]"});
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 4, 100); }, {"group 0 (s1)", "2 completions, expected group_size 4"});
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 8); }, {"token 8 outside [0, 8)"});
+  auto bad = valid_batch();
+  bad.mutable_groups(0)->mutable_completions(1)->add_tokens(9);
+  bad.SerializeToString(&bytes);
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100); }, {"completion 1", "3 tokens and 2 log-probs"});
+  bad = valid_batch();
+  bad.mutable_groups(0)->mutable_images(0)->set_pixels("abc");
+  bad.SerializeToString(&bytes);
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100); }, {"image 'depth' has 3 bytes for 1x2x2"});
+  bad = valid_batch();
+  bad.mutable_groups(0)->mutable_completions(0)->set_advantage(std::nanf(""));
+  bad.SerializeToString(&bytes);
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100); }, {"non-finite"});
+}
