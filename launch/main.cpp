@@ -40,6 +40,9 @@
 #include "trainer/moae_cr_trainer.h"
 #include "trainer/sft_trainer.h"
 #include "trainer/grpo_trainer.h"
+#include "trainer/mllm_export.h"
+#include "data/reasoning_format.h"
+#include "models/generate.h"
 #include "rollout/worker.h"
 
 namespace fasrl::launch {
@@ -55,9 +58,12 @@ commands:
   eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
                                               also writes per-sample scores (eval/scores-{dev,test}.csv)
   export       --config F --out DIR [--checkpoint DIR]
-                                              weights + config (input spec, label map, dev threshold) for consumers
-  infer        --model DIR --rgb F [--depth F] [--ir F]
-                                              score one sample with an exported model
+                                              MoAE-CR: weights + config (input spec, label map, dev threshold);
+                                              sft/grpo: HF-style MLLM directory (config.json, model.safetensors,
+                                              tokenizer.json)
+  infer        --model DIR --rgb F [--depth F] [--ir F] [--question Q]
+                                              score one sample with an exported MoAE-CR model, or print the
+                                              exported MLLM's rationale and answer
   data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
   data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S]
                                               build shards from PNG/JPEG files listed in a CSV
@@ -331,6 +337,19 @@ int cmd_export(const Args& args) {
   configure_threads(config.run());
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
+  const std::string& algorithm = config.train().algorithm();
+  if (algorithm == "sft" || algorithm == "grpo") {
+    const data::Manifest manifest = data::Manifest::load(config.data().dataset());
+    std::vector<std::string> names;
+    std::vector<int> channels;
+    for (const auto& m : manifest.modalities) {
+      names.push_back(m.name);
+      channels.push_back(m.channels);
+    }
+    trainer::export_mllm(dir, ck.model, config.mllm(), names, channels, args.get("out"));
+    std::cout << "exported " << dir << " to " << args.get("out") << " (HF-style MLLM directory)\n";
+    return 0;
+  }
   const double threshold =
       trainer::export_moae_cr(dir, ck.model, trainer::resolve_model_config(config.model(), config.data()),
                               config.data(), config.train().moae_cr(), args.get("out"));
@@ -338,9 +357,60 @@ int cmd_export(const Args& args) {
   return 0;
 }
 
+// Decode, resize to the model's size, then the loader's exact eval path: [C, S, S] in [0,1].
+torch::Tensor load_image_input(const std::string& path, int channels, int size) {
+  const data::Image img = data::resize_bilinear(data::decode_image_file(path, channels), size, size);
+  torch::Tensor t = torch::empty({channels, size, size});
+  data::apply_augment(img.pixels.data(), img.height, img.width, img.channels, data::identity_augment(img.height, img.width),
+                      false, t.data_ptr<float>(), size, size);
+  return t;
+}
+
+// The reasoning MLLM: greedy rationale and answer for the given images.
+int infer_mllm(const Args& args) {
+  trainer::ExportedMllm ex = trainer::load_mllm_export(args.get("model"));
+  models::Mllm& model = ex.bundle.model;
+  model->eval();
+  std::vector<std::string> present;
+  std::vector<torch::Tensor> images;
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t m = 0; m < ex.modalities.size(); ++m) {
+    if (!args.has(ex.modalities[m])) continue;  // a missing modality is left out of the prompt
+    present.push_back(ex.modalities[m]);
+    images.push_back(models::mllm_image(load_image_input(args.get(ex.modalities[m]), ex.channels[m], ex.image_size)));
+    out["inputs"][ex.modalities[m]] = args.get(ex.modalities[m]);
+  }
+  if (present.empty()) raise(ErrorKind::kInvalidArgument, "infer: give at least one image (--rgb/--depth/--ir FILE)");
+  const std::string question =
+      args.get("question", "Is the face in these images live or an attack? Answer live or attack.");
+  const auto prompt = models::chat_prompt_ids(ex.bundle.tokenizer, *model, present, question);
+  const torch::Tensor batch = torch::stack(images);
+  models::SamplingOptions o;
+  o.temperature = 0;
+  o.max_new_tokens = args.get_int("max-tokens", 200);
+  o.eos_id = ex.bundle.tokenizer.token_id("<|im_end|>");
+  o.pad_id = o.eos_id;
+  o.banned_ids = models::policy_banned_ids(*model, ex.bundle.tokenizer);
+  torch::NoGradGuard g;
+  auto gen = models::generate(model->language_model(), {prompt}, o, nullptr,
+                              [&](const torch::Tensor& ids) { return model->embed(ids, batch); });
+  std::vector<int64_t> tokens = gen.tokens[0];
+  if (!tokens.empty() && tokens.back() == o.eos_id) tokens.pop_back();
+  const std::string response = ex.bundle.tokenizer.decode(tokens);
+  const data::ParsedResponse parsed = data::parse_response(response);
+  out["question"] = question;
+  out["response"] = response;
+  out["rationale"] = parsed.think;
+  out["answer"] = parsed.answer;
+  out["well_formed"] = parsed.well_formed;
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
 int cmd_infer(const Args& args) {
   if (!args.has("model")) raise(ErrorKind::kInvalidArgument, "infer needs --model EXPORT_DIR");
   torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
+  if (trainer::is_mllm_export(args.get("model"))) return infer_mllm(args);
   trainer::ExportedModel exported = trainer::load_export(args.get("model"));
   std::vector<torch::Tensor> images;
   nlohmann::json out = nlohmann::json::object();
@@ -350,13 +420,7 @@ int cmd_infer(const Args& args) {
       images.emplace_back();  // missing modality: zeros, as in training
       continue;
     }
-    // Decode, resize to the model's size, then the loader's exact eval path.
-    const data::Image img = data::resize_bilinear(data::decode_image_file(args.get(name), exported.channels[m]),
-                                                  exported.image_size, exported.image_size);
-    torch::Tensor t = torch::empty({exported.channels[m], exported.image_size, exported.image_size});
-    data::apply_augment(img.pixels.data(), img.height, img.width, img.channels,
-                        data::identity_augment(img.height, img.width), false, t.data_ptr<float>(), exported.image_size,
-                        exported.image_size);
+    const torch::Tensor t = load_image_input(args.get(name), exported.channels[m], exported.image_size);
     images.push_back(t);
     out["inputs"][name] = args.get(name);
   }

@@ -66,8 +66,10 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
       if (v == -1) stop = true;
       return;
     }
+    Stopwatch clock;
     const torch::Tensor flat = comm::unpack_weights(bytes, numel, &v, "weights from learner 0");
     comm::unflatten_into(flat, params);
+    stats.weight_apply_seconds += clock.seconds();
     version = v;
     ++stats.weight_updates;
   };
@@ -186,7 +188,8 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
   for (int learner : served) outbox.send(learner, comm::kRolloutTag, std::string());
   outbox.wait_all();
   LOG(INFO) << "rollout worker " << index << ": " << stats.batches << " batches, " << stats.samples << " samples, "
-            << stats.weight_updates << " weight updates, " << stats.generate_seconds << " s generating";
+            << stats.weight_updates << " weight updates (" << 1e3 * stats.weight_apply_seconds / std::max<int64_t>(1, stats.weight_updates)
+            << " ms each to apply), " << stats.generate_seconds << " s generating";
   return stats;
 }
 

@@ -31,6 +31,7 @@ struct RolloutJob {
 struct RolloutStats {
   int64_t batches = 0, samples = 0, weight_updates = 0;
   double generate_seconds = 0;
+  double weight_apply_seconds = 0;  // unpacking and copying received weights (not waiting for them)
 };
 
 RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& roles, MPI_Comm world);

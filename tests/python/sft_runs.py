@@ -10,7 +10,12 @@ import os
 import sys
 import tempfile
 
+import h5py
+import numpy as np
+from PIL import Image
+
 sys.path.insert(0, os.path.dirname(__file__))
+import safetensors_np  # noqa: E402
 from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
 
 CHECK, FASRL, CONFIG, ROOT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -60,6 +65,43 @@ def learns(tmp):
     assert after["fine_accuracy"] >= 0.35 and after["fine_accuracy"] >= majority["fine"] + 0.05, after
     assert before["fine_ranked_accuracy"] < 0.35 and before["coarse_ranked_accuracy"] < 0.5, before
     assert after["auc"] >= 0.65 and after["auc"] >= before["auc"] + 0.1, (before["auc"], after["auc"])
+    check_export(tmp, run_dir, data)
+
+
+def check_export(tmp, run_dir, data):
+    """fasrl export writes an HF-style MLLM directory: numpy reads the same tensors the
+    checkpoint holds, under HF LLaVA names; fasrl infer prints a rationale and answer."""
+    out = os.path.join(tmp, "export")
+    run([FASRL, "export", "--config", CONFIG, f"data.dataset={data}", f"run.dir={run_dir}", "--out", out, *PATHS])
+    assert sorted(os.listdir(out)) == ["config.json", "model.safetensors", "tokenizer.json"], os.listdir(out)
+    exported, saved = safetensors_np.load(os.path.join(out, "model.safetensors")), weights(run_dir)
+    assert exported.keys() == saved.keys()
+    for k in saved:
+        assert exported[k].dtype == np.float32 and np.array_equal(exported[k], saved[k]), k
+    for name in ("vision_tower.vision_model.embeddings.patch_embedding.weight", "multi_modal_projector.linear_1.weight",
+                 "language_model.model.layers.0.self_attn.q_proj.bias", "language_model.model.norm.weight"):
+        assert name in exported, name
+    cfg = json.load(open(os.path.join(out, "config.json")))
+    assert cfg["model_type"] == "llava" and cfg["text_config"]["model_type"] == "qwen2"
+    assert cfg["text_config"]["hidden_size"] == 64 and cfg["vision_config"]["patch_size"] == 8
+    assert open(os.path.join(out, "tokenizer.json")).read() == open(os.path.join(ROOT, "configs", "tokenizer.json")).read()
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    shard = os.path.join(data, manifest["shards"][0]["file"])
+    answers = []
+    with h5py.File(shard, "r") as f:
+        for i in range(3):
+            args = [FASRL, "infer", "--model", out]
+            for j, name in enumerate(("rgb", "depth", "ir")):
+                if f["modality_mask"][i][j] == 0 or (i == 2 and name != "rgb"):  # sample 2: RGB only
+                    continue
+                img = f["images/" + name][i]
+                path = os.path.join(tmp, f"{i}_{name}.png")
+                Image.fromarray(img if img.shape[-1] == 3 else img[..., 0]).save(path)
+                args += ["--" + name, path]
+            got = json.loads(run(args).strip().splitlines()[-1])
+            assert got["well_formed"] and got["answer"] in ("live", "attack") and len(got["rationale"]) > 20, got
+            answers.append(got["answer"])
+    print("export: tensors identical (numpy), HF names, infer answers", answers)
 
 
 def resume(tmp):
