@@ -189,16 +189,31 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
         }
       auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
       const double mask_sum = in.mask.sum().item<double>();
-      const auto avg = session.average({mean(reward), std_of(reward, mean(reward)), mean(format), mean(accuracy), mean(kgc),
+      const auto avg = session.average({mean(reward), std_of(reward, mean(reward)), mean(format), std_of(format, mean(format)),
+                                        mean(accuracy), std_of(accuracy, mean(accuracy)), mean(kgc), std_of(kgc, mean(kgc)),
                                         loss.kl, loss.clip_fraction, (entropy * in.mask).sum().item<double>() / mask_sum,
                                         mask_sum / static_cast<double>(in.advantages.size(0)),
-                                        static_cast<double>(state.step - 1 - batch.policy_version()), loss.loss.item<double>()});
+                                        static_cast<double>(state.step - 1 - batch.policy_version()), loss.loss.item<double>(),
+                                        loss.ratio_mean});
       const double tokens = session.sum(static_cast<double>(tokens_since_log));
-      session.log({{"step", state.step},         {"reward", avg[0]},          {"reward_std", avg[1]},
-                   {"reward_format", avg[2]},    {"reward_accuracy", avg[3]}, {"reward_kg", avg[4]},
-                   {"kl", avg[5]},               {"clip_fraction", avg[6]},   {"entropy", avg[7]},
-                   {"response_length", avg[8]},  {"staleness", avg[9]},       {"loss", avg[10]},
-                   {"grad_norm", grad_norm},     {"tokens_per_s", tokens / log_clock.seconds()}});
+      session.log({{"step", state.step},
+                   {"reward", avg[0]},
+                   {"reward_std", avg[1]},
+                   {"reward_format", avg[2]},
+                   {"reward_format_std", avg[3]},
+                   {"reward_accuracy", avg[4]},
+                   {"reward_accuracy_std", avg[5]},
+                   {"reward_kg", avg[6]},
+                   {"reward_kg_std", avg[7]},
+                   {"kl", avg[8]},
+                   {"clip_fraction", avg[9]},
+                   {"entropy", avg[10]},
+                   {"response_length", avg[11]},
+                   {"staleness", avg[12]},
+                   {"loss", avg[13]},
+                   {"ratio", avg[14]},
+                   {"grad_norm", grad_norm},
+                   {"tokens_per_s", tokens / log_clock.seconds()}});
       tokens_since_log = 0;
       log_clock.reset();
     }
