@@ -29,7 +29,7 @@ b=$(run k1 train.steps=30 train.grpo.max_new_tokens=48 train.grpo.max_staleness=
 sa=$(echo "$a" | grep -o '): [0-9.]* samples/s' | grep -o '[0-9.]*' | head -1)
 sb=$(echo "$b" | grep -o '): [0-9.]* samples/s' | grep -o '[0-9.]*' | head -1)
 python3 -c "print(f'staleness 1 / staleness 0 = {$sb / $sa:.2f}x ({$sb:.1f} vs {$sa:.1f} samples/s)')"
-echo "== weight sync per update vs bytes (learner 0: flatten + pack + post; worker: unpack + copy)"
+echo "== weight sync per update vs bytes (learner 0: pack + post the sends; worker: copy into the parameters)"
 echo "tiny: $(run sync_tiny train.steps=5 train.grpo.max_new_tokens=4)"
 echo "25M decoder: $(run sync_big train.steps=5 train.grpo.max_new_tokens=4 mllm.decoder.hidden_size=512 \
   mllm.decoder.intermediate_size=1536 mllm.decoder.num_hidden_layers=8 mllm.decoder.num_attention_heads=8 \

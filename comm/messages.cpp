@@ -47,38 +47,35 @@ bool message_waiting(MPI_Comm comm, int source, int tag) {
   return flag != 0;
 }
 
-std::string pack_weights(int64_t version, const torch::Tensor& flat) {
-  const torch::Tensor f = flat.to(torch::kFloat32).contiguous();
-  std::string out(sizeof(int64_t) + static_cast<size_t>(f.numel()) * sizeof(float), '\0');
+std::string pack_weights(int64_t version, const std::vector<torch::Tensor>& tensors) {
+  int64_t numel = 0;
+  for (const auto& t : tensors) numel += t.numel();
+  std::string out(sizeof(int64_t) + static_cast<size_t>(numel) * sizeof(float), '\0');
   std::memcpy(out.data(), &version, sizeof version);
-  std::memcpy(out.data() + sizeof version, f.data_ptr<float>(), static_cast<size_t>(f.numel()) * sizeof(float));
+  float* dst = reinterpret_cast<float*>(out.data() + sizeof version);
+  for (const auto& t : tensors) {
+    torch::from_blob(dst, t.sizes(), torch::kFloat32).copy_(t.detach());
+    dst += t.numel();
+  }
   return out;
 }
 
-torch::Tensor unpack_weights(const std::string& bytes, int64_t expected, int64_t* version, const std::string& source) {
-  if (bytes.size() != sizeof(int64_t) + static_cast<size_t>(expected) * sizeof(float))
-    raise(ErrorKind::kCorruption, source, ": weight message of ", bytes.size(), " bytes, expected ",
-          sizeof(int64_t) + static_cast<size_t>(expected) * sizeof(float), " (8 + 4 x ", expected, " parameters)");
-  std::memcpy(version, bytes.data(), sizeof(int64_t));
-  torch::Tensor t = torch::empty({expected}, torch::kFloat32);
-  std::memcpy(t.data_ptr<float>(), bytes.data() + sizeof(int64_t), static_cast<size_t>(expected) * sizeof(float));
-  return t;
-}
-
-torch::Tensor flatten_tensors(const std::vector<torch::Tensor>& tensors) {
-  std::vector<torch::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.detach().to(torch::kFloat32).reshape({-1}));
-  return torch::cat(flat);
-}
-
-void unflatten_into(const torch::Tensor& flat, std::vector<torch::Tensor>& tensors) {
+int64_t unpack_weights_into(const std::string& bytes, std::vector<torch::Tensor>& tensors, const std::string& source) {
+  int64_t numel = 0;
+  for (const auto& t : tensors) numel += t.numel();
+  const size_t want = sizeof(int64_t) + static_cast<size_t>(numel) * sizeof(float);
+  if (bytes.size() != want)
+    raise(ErrorKind::kCorruption, source, ": weight message of ", bytes.size(), " bytes, expected ", want, " (8 + 4 x ",
+          numel, " parameters)");
+  int64_t version = 0;
+  std::memcpy(&version, bytes.data(), sizeof version);
+  const float* src = reinterpret_cast<const float*>(bytes.data() + sizeof version);
   torch::NoGradGuard g;
-  int64_t off = 0;
   for (auto& t : tensors) {
-    t.copy_(flat.slice(0, off, off + t.numel()).view(t.sizes()));
-    off += t.numel();
+    t.copy_(torch::from_blob(const_cast<float*>(src), t.sizes(), torch::kFloat32));
+    src += t.numel();
   }
-  FASRL_CHECK(off == flat.numel(), "unflatten_into: ", flat.numel(), " values for ", off, " parameters");
+  return version;
 }
 
 }  // namespace fasrl::comm

@@ -41,12 +41,11 @@ std::string recv_bytes(MPI_Comm comm, int source, int tag, int* from = nullptr);
 // True when a message of `tag` from `source` is waiting.
 bool message_waiting(MPI_Comm comm, int source, int tag);
 
-// Weights as [int64 version][float32 values...].
-std::string pack_weights(int64_t version, const torch::Tensor& flat);
-torch::Tensor unpack_weights(const std::string& bytes, int64_t expected_numel, int64_t* version, const std::string& source);
-
-// Flattens tensors into one float32 vector [sum numel], and back (in place).
-torch::Tensor flatten_tensors(const std::vector<torch::Tensor>& tensors);
-void unflatten_into(const torch::Tensor& flat, std::vector<torch::Tensor>& tensors);
+// Weights as [int64 version][float32 values of every tensor, in order], packed
+// and unpacked with one copy each way (no intermediate flat tensor).
+std::string pack_weights(int64_t version, const std::vector<torch::Tensor>& tensors);
+// Copies the values into `tensors` (same order and sizes); returns the version.
+// A message of the wrong size is an error naming `source`.
+int64_t unpack_weights_into(const std::string& bytes, std::vector<torch::Tensor>& tensors, const std::string& source);
 
 }  // namespace fasrl::comm

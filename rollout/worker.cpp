@@ -47,12 +47,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
   models::Mllm& model = bundle.model;
   model->eval();
   const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
-  std::vector<torch::Tensor> params;
-  int64_t numel = 0;
-  for (auto& p : model->parameters()) {
-    params.push_back(p);
-    numel += p.numel();
-  }
+  std::vector<torch::Tensor> params = model->parameters();
 
   RolloutStats stats;
   int64_t version = -2;
@@ -67,8 +62,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
       return;
     }
     Stopwatch clock;
-    const torch::Tensor flat = comm::unpack_weights(bytes, numel, &v, "weights from learner 0");
-    comm::unflatten_into(flat, params);
+    v = comm::unpack_weights_into(bytes, params, "weights from learner 0");
     stats.weight_apply_seconds += clock.seconds();
     version = v;
     ++stats.weight_updates;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "comm/messages.h"
 #include "data/rewards.h"
 #include "proto/rollout.pb.h"
 #include "rollout/advantages.h"
@@ -111,4 +112,16 @@ TEST(RolloutBatch, RoundTripAndMalformedMessagesAreRejected) {
   bad.mutable_groups(0)->mutable_completions(0)->set_advantage(std::nanf(""));
   bad.SerializeToString(&bytes);
   expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100); }, {"non-finite"});
+}
+
+TEST(WeightMessages, RoundTripAndWrongSizeIsAnError) {
+  std::vector<torch::Tensor> src{torch::randn({3, 4}), torch::randn({5}), torch::randn({2, 2, 2}).to(torch::kFloat64)};
+  const std::string bytes = comm::pack_weights(17, src);
+  EXPECT_EQ(bytes.size(), 8u + 4u * (12 + 5 + 8));
+  std::vector<torch::Tensor> dst{torch::zeros({3, 4}), torch::zeros({5}), torch::zeros({2, 2, 2}, torch::kFloat64)};
+  EXPECT_EQ(comm::unpack_weights_into(bytes, dst, "test"), 17);
+  for (size_t i = 0; i < src.size(); ++i) EXPECT_TRUE(torch::allclose(dst[i], src[i], 1e-6, 1e-6)) << i;
+  std::vector<torch::Tensor> wrong{torch::zeros({3, 4})};
+  fasrl::testing::expect_error([&] { comm::unpack_weights_into(bytes, wrong, "weights from learner 0"); },
+                               {"weights from learner 0", "108 bytes, expected 56"});
 }

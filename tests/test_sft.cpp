@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "data/dataset.h"
 #include "data/reasoning_format.h"
+#include "data/synth.h"
 #include "models/bpe_trainer.h"
 #include "trainer/sft_data.h"
 #include "test_util.h"
@@ -79,4 +81,55 @@ TEST(SftData, PackedRowsGiveTheSameLogitsAsPaddedRows) {
   const torch::Tensor la = target_logp(a, padded.targets), lb = target_logp(b, packed.targets);
   ASSERT_EQ(la.numel(), lb.numel());
   EXPECT_LT((la - lb).abs().max().item<double>(), 1e-4);
+}
+
+TEST(SftData, AnswerSwapReplacesTheConfiguredFractionReproducibly) {
+  fasrl::testing::TempDir tmp;
+  data::synthesize_dataset(fasrl::testing::tiny_synth(tmp.sub("synth"), 12, 8, 16));
+  const auto kg = data::KnowledgeGraph::load(std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml");
+  data::QaOptions qa;
+  qa.kinds = {"binary"};
+  qa.paths_per_item = 2;
+  data::add_qa_to_dataset(tmp.sub("synth"), tmp.sub("qa"), kg, qa, "qa");
+  const auto tok = models::BpeTokenizer::load(kTokenizer);
+  proto::MllmConfig mc = tiny_mllm(768);
+  models::Mllm m = models::make_mllm(mc, tok, {"rgb", "depth", "ir"});
+  proto::LoaderConfig lc;
+  lc.set_dataset(tmp.sub("qa"));
+  lc.set_batch_size(16);
+  lc.set_workers(1);
+  lc.set_image_size(16);
+  lc.add_text_fields("qa");
+  auto dataset = std::make_shared<const data::Dataset>(tmp.sub("qa"));
+  // Fraction of sequences whose <answer> is not the sample's own binary label.
+  auto mismatch = [&](double fraction, std::vector<std::string>* answers) {
+    proto::SftConfig sft;
+    sft.set_answer_swap_fraction(static_cast<float>(fraction));
+    data::Loader loader(dataset, lc, 0, 1, 5);
+    int n = 0, wrong = 0;
+    for (int b = 0; b < 4; ++b) {
+      const data::Batch batch = loader.next();
+      const auto in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
+      const auto seqs = trainer::sft_batch_sequences(batch, in, tok, *m, sft, 9);
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        std::vector<int64_t> target;
+        for (size_t t = 0; t < seqs[i].ids.size(); ++t)
+          if (seqs[i].is_target[t]) target.push_back(seqs[i].ids[t]);
+        const auto parsed = data::parse_response(tok.decode(target).substr(0, tok.decode(target).rfind("<|im_end|>")));
+        EXPECT_TRUE(parsed.answer == "live" || parsed.answer == "attack") << parsed.answer;
+        answers->push_back(parsed.answer);
+        wrong += parsed.answer != (batch.binary[static_cast<int64_t>(i)].item<int64_t>() ? "attack" : "live");
+        ++n;
+      }
+    }
+    return static_cast<double>(wrong) / n;
+  };
+  std::vector<std::string> a0, a1, a1_again;
+  EXPECT_EQ(mismatch(0.0, &a0), 0.0);
+  const double swapped = mismatch(1.0, &a1);
+  mismatch(1.0, &a1_again);
+  EXPECT_EQ(a1, a1_again);  // seeded: the same swaps every time
+  // Every answer is another sample's: wrong whenever the two labels differ (~2p(1-p) of the time).
+  EXPECT_GT(swapped, 0.2);
+  EXPECT_LT(swapped, 0.8);
 }

@@ -121,7 +121,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     if (rank != 0) return;
     Stopwatch clock;
     outbox.pending();
-    const std::string bytes = comm::pack_weights(version, comm::flatten_tensors(params));
+    const std::string bytes = comm::pack_weights(version, params);
     for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w) outbox.send(w, comm::kWeightsTag, bytes);
     result.weight_sync_seconds += clock.seconds();
     result.weight_bytes += static_cast<double>(bytes.size()) * roles.num_rollout;

@@ -1,6 +1,7 @@
 #include "trainer/sft_data.h"
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "models/bpe_trainer.h"
 
 namespace fasrl::trainer {
@@ -80,5 +81,40 @@ SequenceBatch collate(const std::vector<ChatSequence>& seqs, int64_t max_length,
   if (!images.empty()) b.images = torch::cat(images, 0);
   return b;
 }
+
+// One training sequence per sample: a QA item and a path chosen by a seed
+// from the sample id and the epoch.
+std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const models::MllmImages& in,
+                                          const models::BpeTokenizer& tok, models::MllmImpl& mllm,
+                                          const proto::SftConfig& sft, uint64_t seed) {
+  const int64_t b = batch.size();
+  std::vector<std::vector<data::QaItem>> items;
+  for (int64_t i = 0; i < b; ++i)
+    items.push_back(data::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+  std::vector<ChatSequence> out;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    // Seeded by (sample, epoch): independent of rank count and batch layout, so resume is exact.
+    Rng rng(derive_seed(seed, fnv1a64(batch.sample_ids[static_cast<size_t>(i)]), static_cast<uint64_t>(batch.start.epoch)));
+    const auto& own = items[static_cast<size_t>(i)];
+    if (own.empty()) raise(ErrorKind::kInvalidArgument, "sample ", batch.sample_ids[static_cast<size_t>(i)], " has no QA items");
+    const data::QaItem& item = own[rng.below(own.size())];
+    const std::string& path = item.paths[rng.below(item.paths.size())];
+    std::string answer = item.answer;
+    // PA-FAS answer shuffling: another sample's answer to the same kind of question.
+    if (b > 1 && rng.bernoulli(sft.answer_swap_fraction())) {
+      const int64_t j = (i + 1 + static_cast<int64_t>(rng.below(static_cast<uint64_t>(b - 1)))) % b;
+      for (const auto& other : items[static_cast<size_t>(j)])
+        if (other.kind == item.kind) answer = other.answer;
+    }
+    const auto& present = in.present[static_cast<size_t>(i)];
+    const int64_t k = static_cast<int64_t>(present.size());
+    const torch::Tensor images = k ? in.images.slice(0, offset, offset + k) : torch::Tensor();
+    offset += k;
+    out.push_back(sft_sequence(tok, mllm, present, item.question, path, answer, images));
+  }
+  return out;
+}
+
 
 }  // namespace fasrl::trainer

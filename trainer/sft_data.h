@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/loader.h"
 #include "data/qa_synthesis.h"
 #include "models/mllm.h"
 #include "models/tokenizer.h"
@@ -26,6 +27,15 @@ struct ChatSequence {
 ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mllm, const std::vector<std::string>& present,
                           const std::string& question, const std::string& path, const std::string& answer,
                           const torch::Tensor& images);
+
+// One training sequence per sample of a loader batch: one of its QA items
+// (text field sft.qa_field) and one of that item's paths, chosen by a seed
+// from (seed, sample id, epoch) — independent of rank count and batch layout,
+// so resume is exact. With probability sft.answer_swap_fraction the answer is
+// another sample's answer to the same kind of question (PA-FAS answer shuffling).
+std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const models::MllmImages& images,
+                                              const models::BpeTokenizer& tok, models::MllmImpl& mllm,
+                                              const proto::SftConfig& sft, uint64_t seed);
 
 struct SequenceBatch {
   torch::Tensor ids;        // [R, L] int64

@@ -82,10 +82,14 @@ def protocol(tmp):
     assert d == 0.0 and moved > 0, (d, moved)
     # Asynchronous: rollout one version ahead at most.
     stale = os.path.join(tmp, "stale")
-    job(3, CONFIG, stale, data, *fast, "train.steps=8", "train.grpo.max_staleness=1")
+    # (with the KL term to the frozen reference: k3, sequence-mean)
+    job(3, CONFIG, stale, data, *fast, "train.steps=8", "train.grpo.max_staleness=1", "train.grpo.beta=0.05",
+        "train.grpo.aggregation=sequence_mean")
     s = [r["staleness"] for r in rows(stale) if "staleness" in r]
-    print("staleness per step with max_staleness 1:", s)
+    kl = [r["kl"] for r in rows(stale) if "kl" in r]
+    print("staleness per step with max_staleness 1:", s, "KL to the reference:", [round(k, 6) for k in kl])
     assert max(s) <= 1 and len(s) == 8, s
+    assert kl[0] == 0.0 and kl[-1] > 0, kl  # the policy starts at the reference and moves away
 
 
 if __name__ == "__main__":
