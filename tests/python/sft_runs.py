@@ -115,6 +115,11 @@ def resume(tmp):
     d = max_diff(weights(full), weights(killed))
     print(f"resume: max weight difference after restart {d:.2e}")
     assert d == 0.0, d
+    # fasrl eval of an SFT checkpoint: the MLLM report, per kind.
+    run([FASRL, "eval", "--config", CONFIG, f"data.dataset={data}", f"run.dir={full}", "train.sft.eval_samples=4", *PATHS])
+    report = json.load(open(os.path.join(full, "eval", "report.json")))
+    assert sorted(report["test"]["kinds"]) == ["binary", "choice", "coarse", "fine"], report
+    assert report["test"]["kinds"]["fine"]["items"] == 4, report
     # Data parallel: 2 ranks x 4 samples vs 1 rank x 8 (global token-mean loss).
     one, _ = sft(1, tmp, "one", data, "train.steps=4", "train.sft.eval_samples=4", "data.batch_size=8", "data.drop_last=true", "optim.warmup_steps=0")
     two, _ = sft(2, tmp, "two", data, "train.steps=4", "train.sft.eval_samples=4", "data.batch_size=4", "data.drop_last=true", "optim.warmup_steps=0")

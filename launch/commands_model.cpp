@@ -1,0 +1,215 @@
+// fasrl eval | eval scores | export | infer: what a trained model is worth and how others load it.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/augment.h"
+#include "data/fakg.h"
+#include "data/image_codec.h"
+#include "data/manifest.h"
+#include "data/reasoning_format.h"
+#include "eval/fas_metrics.h"
+#include "eval/score_file.h"
+#include "launch/runtime.h"
+#include "models/generate.h"
+#include "models/mllm.h"
+#include "trainer/checkpoint.h"
+#include "trainer/export.h"
+#include "trainer/mllm_eval.h"
+#include "trainer/mllm_export.h"
+#include "trainer/moae_cr_trainer.h"
+#include "launch/commands.h"
+
+namespace fasrl::launch {
+namespace {
+
+// --checkpoint DIR, or the newest checkpoint of run.dir that verifies; loaded
+// (every hash checked) once, and `dir` says which.
+trainer::Checkpoint chosen_checkpoint(const Args& args, const proto::JobConfig& config, std::string* dir) {
+  *dir = args.get("checkpoint");
+  if (!dir->empty()) return trainer::load_checkpoint(*dir);
+  std::vector<std::string> skipped;
+  auto latest = trainer::load_latest_checkpoint(config.run().dir(), &skipped, dir);
+  for (const auto& s : skipped) std::cerr << s << "\n";
+  if (!latest) raise(ErrorKind::kNotFound, config.run().dir(), "/checkpoints: no checkpoint that verifies");
+  return std::move(*latest);
+}
+
+
+// Decode, resize to the model's size, then the loader's exact eval path: [C, S, S] in [0,1].
+torch::Tensor load_image_input(const std::string& path, int channels, int size) {
+  const data::Image img = data::resize_bilinear(data::decode_image_file(path, channels), size, size);
+  torch::Tensor t = torch::empty({channels, size, size});
+  data::apply_augment(img.pixels.data(), img.height, img.width, img.channels, data::identity_augment(img.height, img.width),
+                      false, t.data_ptr<float>(), size, size);
+  return t;
+}
+
+// The reasoning MLLM: greedy rationale and answer for the given images.
+int infer_mllm(const Args& args) {
+  trainer::ExportedMllm ex = trainer::load_mllm_export(args.get("model"));
+  models::Mllm& model = ex.bundle.model;
+  model->eval();
+  std::vector<std::string> present;
+  std::vector<torch::Tensor> images;
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t m = 0; m < ex.modalities.size(); ++m) {
+    if (!args.has(ex.modalities[m])) continue;  // a missing modality is left out of the prompt
+    present.push_back(ex.modalities[m]);
+    images.push_back(models::mllm_image(load_image_input(args.get(ex.modalities[m]), ex.channels[m], ex.image_size)));
+    out["inputs"][ex.modalities[m]] = args.get(ex.modalities[m]);
+  }
+  if (present.empty()) raise(ErrorKind::kInvalidArgument, "infer: give at least one image (--rgb/--depth/--ir FILE)");
+  const std::string question =
+      args.get("question", "Is the face in these images live or an attack? Answer live or attack.");
+  const auto prompt = models::chat_prompt_ids(ex.bundle.tokenizer, *model, present, question);
+  const torch::Tensor batch = torch::stack(images);
+  models::SamplingOptions o;
+  o.temperature = 0;
+  o.max_new_tokens = args.get_int("max-tokens", 200);
+  o.eos_id = ex.bundle.tokenizer.token_id("<|im_end|>");
+  o.pad_id = o.eos_id;
+  o.banned_ids = models::policy_banned_ids(*model, ex.bundle.tokenizer);
+  torch::NoGradGuard g;
+  auto gen = models::generate(model->language_model(), {prompt}, o, nullptr,
+                              [&](const torch::Tensor& ids) { return model->embed(ids, batch); });
+  std::vector<int64_t> tokens = gen.tokens[0];
+  if (!tokens.empty() && tokens.back() == o.eos_id) tokens.pop_back();
+  const std::string response = ex.bundle.tokenizer.decode(tokens);
+  const data::ParsedResponse parsed = data::parse_response(response);
+  out["question"] = question;
+  out["response"] = response;
+  out["rationale"] = parsed.think;
+  out["answer"] = parsed.answer;
+  out["well_formed"] = parsed.well_formed;
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+
+// An sft/grpo checkpoint: the reasoning MLLM's held-out report.
+int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, const std::string& dir) {
+  const data::Manifest manifest = data::Manifest::load(config.data().dataset());
+  std::vector<std::string> modalities;
+  for (const auto& m : manifest.modalities) modalities.push_back(m.name);
+  models::MllmBundle bundle = models::load_mllm(config.mllm(), modalities);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : bundle.model->named_parameters()) {
+      auto it = ck.model.find(p.key());
+      if (it == ck.model.end() || it->second.sizes() != p.value().sizes())
+        raise(ErrorKind::kCorruption, dir, "/model.safetensors: tensor '", p.key(), "' is missing or has the wrong shape");
+      p.value().copy_(it->second);
+    }
+  }
+  proto::LoaderConfig data = config.data();
+  data.set_image_size(config.mllm().vision().image_size());
+  const auto e = trainer::evaluate_mllm(bundle.model, bundle.tokenizer, data::KnowledgeGraph::load(config.qa().knowledge_graph()),
+                                        data, config.train().sft(), config.train().grpo());
+  const std::string json = trainer::mllm_report_json(e, manifest.fine_labels);
+  make_dirs(join_path(config.run().dir(), "eval"));
+  atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
+  std::cout << json << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int cmd_eval(const Args& args) {
+  const proto::JobConfig config = load_job_config(args);
+  configure_threads(config.run());
+  std::string dir;
+  const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
+  if (config.train().algorithm() == "sft" || config.train().algorithm() == "grpo") return eval_mllm(config, ck, dir);
+  const proto::ClipConfig model_config = trainer::resolve_model_config(config.model(), config.data());
+  models::ClipModel model(model_config);
+  model->load_weights(ck.model, join_path(dir, "model.safetensors"));
+  proto::LoaderConfig data = config.data();
+  data.set_image_size(model_config.vision().image_size());
+  std::vector<trainer::SampleScore> scores;
+  const auto report =
+      trainer::evaluate_moae_cr(model, trainer::class_prompts(model_config, config.train().moae_cr()), data, &scores);
+  const std::string json = eval::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
+  make_dirs(join_path(config.run().dir(), "eval"));
+  for (const char* split : {"dev", "test"}) {  // score files that `fasrl eval scores` reads back
+    std::ostringstream csv;
+    csv << "score,is_attack,attack_type,sample_id\n" << std::setprecision(17);
+    for (const auto& s : scores)
+      if (s.split == split) csv << s.score << "," << s.is_attack << "," << s.fine << "," << s.sample_id << "\n";
+    atomic_write_file(join_path(config.run().dir(), std::string("eval/scores-") + split + ".csv"), csv.str());
+  }
+  atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
+  std::cout << json << "\n";
+  return 0;
+}
+
+int cmd_export(const Args& args) {
+  if (!args.has("out")) raise(ErrorKind::kInvalidArgument, "export needs --out DIR");
+  const proto::JobConfig config = load_job_config(args);
+  configure_threads(config.run());
+  std::string dir;
+  const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
+  const std::string& algorithm = config.train().algorithm();
+  if (algorithm == "sft" || algorithm == "grpo") {
+    const data::Manifest manifest = data::Manifest::load(config.data().dataset());
+    std::vector<std::string> names;
+    std::vector<int> channels;
+    for (const auto& m : manifest.modalities) {
+      names.push_back(m.name);
+      channels.push_back(m.channels);
+    }
+    trainer::export_mllm(dir, ck.model, config.mllm(), names, channels, args.get("out"));
+    std::cout << "exported " << dir << " to " << args.get("out") << " (HF-style MLLM directory)\n";
+    return 0;
+  }
+  const double threshold =
+      trainer::export_moae_cr(dir, ck.model, trainer::resolve_model_config(config.model(), config.data()),
+                              config.data(), config.train().moae_cr(), args.get("out"));
+  std::cout << "exported " << dir << " to " << args.get("out") << " (dev threshold " << threshold << ")\n";
+  return 0;
+}
+
+int cmd_infer(const Args& args) {
+  if (!args.has("model")) raise(ErrorKind::kInvalidArgument, "infer needs --model EXPORT_DIR");
+  torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
+  if (trainer::is_mllm_export(args.get("model"))) return infer_mllm(args);
+  trainer::ExportedModel exported = trainer::load_export(args.get("model"));
+  std::vector<torch::Tensor> images;
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t m = 0; m < exported.modalities.size(); ++m) {
+    const std::string& name = exported.modalities[m];
+    if (!args.has(name)) {
+      images.emplace_back();  // missing modality: zeros, as in training
+      continue;
+    }
+    const torch::Tensor t = load_image_input(args.get(name), exported.channels[m], exported.image_size);
+    images.push_back(t);
+    out["inputs"][name] = args.get(name);
+  }
+  if (!args.has(exported.modalities[0]))
+    raise(ErrorKind::kInvalidArgument, "infer: --", exported.modalities[0], " FILE is required");
+  const double score = trainer::score_sample(exported, images);
+  out["score"] = score;
+  out["threshold"] = exported.threshold;
+  out["decision"] = score >= exported.threshold ? "attack" : "live";
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int cmd_eval_scores(const Args& args) {
+  if (!args.has("dev") || !args.has("test"))
+    raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
+  const auto report = eval::evaluate(eval::read_score_file(args.get("dev")), eval::read_score_file(args.get("test")));
+  const std::string json = eval::report_to_json(report, data::default_fine_labels());
+  if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
+  std::cout << json << "\n";
+  return 0;
+}
+
+}  // namespace fasrl::launch
