@@ -24,6 +24,12 @@ int64_t Manifest::num_samples() const {
   return n;
 }
 
+std::vector<std::string> Manifest::modality_names() const {
+  std::vector<std::string> out;
+  for (const auto& m : modalities) out.push_back(m.name);
+  return out;
+}
+
 int Manifest::modality_index(const std::string& name) const {
   for (size_t i = 0; i < modalities.size(); ++i)
     if (modalities[i].name == name) return static_cast<int>(i);

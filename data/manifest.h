@@ -21,6 +21,7 @@ struct SplitRule {
 struct Protocol {
   std::string description;
   std::map<std::string, SplitRule> splits;  // "train", "dev", "test"
+  bool has_dev_and_test() const { return splits.count("dev") && splits.count("test"); }  // can be evaluated
 };
 
 struct ShardEntry {
@@ -47,6 +48,7 @@ struct Manifest {
 
   int64_t num_samples() const;
   int modality_index(const std::string& name) const;  // -1 if absent
+  std::vector<std::string> modality_names() const;     // in manifest order
   const Protocol& protocol(const std::string& name) const;  // throws naming known protocols
 
   std::string to_json() const;

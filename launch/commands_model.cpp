@@ -19,6 +19,7 @@
 #include "launch/runtime.h"
 #include "models/generate.h"
 #include "models/mllm.h"
+#include "models/weights.h"
 #include "trainer/checkpoint.h"
 #include "trainer/export.h"
 #include "trainer/mllm_eval.h"
@@ -96,26 +97,13 @@ int infer_mllm(const Args& args) {
 // An sft/grpo checkpoint: the reasoning MLLM's held-out report.
 int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, const std::string& dir) {
   const data::Manifest manifest = data::Manifest::load(config.data().dataset());
-  std::vector<std::string> modalities;
-  for (const auto& m : manifest.modalities) modalities.push_back(m.name);
-  models::MllmBundle bundle = models::load_mllm(config.mllm(), modalities);
-  {
-    torch::NoGradGuard g;
-    for (auto& p : bundle.model->named_parameters()) {
-      auto it = ck.model.find(p.key());
-      if (it == ck.model.end() || it->second.sizes() != p.value().sizes())
-        raise(ErrorKind::kCorruption, dir, "/model.safetensors: tensor '", p.key(), "' is missing or has the wrong shape");
-      p.value().copy_(it->second);
-    }
-  }
+  models::MllmBundle bundle = models::load_mllm(config.mllm(), manifest.modality_names());
+  models::copy_weights(*bundle.model, ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(config.mllm().vision().image_size());
   const auto e = trainer::evaluate_mllm(bundle.model, bundle.tokenizer, data::KnowledgeGraph::load(config.qa().knowledge_graph()),
                                         data, config.train().sft(), config.train().grpo());
-  const std::string json = trainer::mllm_report_json(e, manifest.fine_labels);
-  make_dirs(join_path(config.run().dir(), "eval"));
-  atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
-  std::cout << json << "\n";
+  std::cout << trainer::write_mllm_report(config.run().dir(), e, manifest.fine_labels) << "\n";
   return 0;
 }
 

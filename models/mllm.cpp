@@ -4,6 +4,7 @@
 #include "core/io.h"
 #include "core/safetensors.h"
 #include "models/bpe_trainer.h"
+#include "models/weights.h"
 
 namespace fasrl::models {
 
@@ -139,14 +140,7 @@ MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::str
   Mllm model = make_mllm(config, tok, modalities);
   if (config.has_init_from() && !config.init_from().empty()) {
     const std::string path = join_path(config.init_from(), "model.safetensors");
-    const TensorMap weights = load_safetensors(path).tensors;
-    torch::NoGradGuard g;
-    for (auto& p : model->named_parameters()) {
-      auto it = weights.find(p.key());
-      if (it == weights.end() || it->second.sizes() != p.value().sizes())
-        raise(ErrorKind::kCorruption, path, ": tensor '", p.key(), "' is missing or has the wrong shape");
-      p.value().copy_(it->second);
-    }
+    copy_weights(*model, load_safetensors(path).tensors, path);
   }
   return {std::move(tok), model};
 }

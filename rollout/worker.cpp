@@ -41,9 +41,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
     if (l % num_rollout == index) served.push_back(l);
   torch::manual_seed(job.run.seed());
   auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
-  std::vector<std::string> modalities;
-  for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
-  models::MllmBundle bundle = models::load_mllm(job.model, modalities);
+  models::MllmBundle bundle = models::load_mllm(job.model, dataset->manifest().modality_names());
   models::Mllm& model = bundle.model;
   model->eval();
   const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());

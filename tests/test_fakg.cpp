@@ -85,16 +85,16 @@ void check_paths(const data::KnowledgeGraph& kg, const data::QaItem& item, const
                  size_t want) {
   EXPECT_EQ(item.paths.size(), want) << item.kind;
   EXPECT_EQ(std::set<std::string>(item.paths.begin(), item.paths.end()).size(), item.paths.size());
-  std::set<std::string> orders;
   for (const auto& p : item.paths) {
     const std::string concl = kg.category(item.label).text;
     EXPECT_NE(p.rfind(concl), std::string::npos) << p;
     EXPECT_TRUE(p.find("Conclusion: ") != std::string::npos || p.find("So this is ") != std::string::npos) << p;
-    std::string order;
     for (const char* m : {"RGB", "Depth", "IR"}) {
       const bool mentioned = p.find(m) != std::string::npos;
       const std::string name = std::string(m) == "RGB" ? "rgb" : std::string(m) == "IR" ? "ir" : "depth";
-      if (mentioned) EXPECT_NE(std::find(present.begin(), present.end(), name), present.end()) << "absent " << name << ": " << p;
+      if (mentioned) {
+        EXPECT_NE(std::find(present.begin(), present.end(), name), present.end()) << "absent " << name << ": " << p;
+      }
     }
   }
 }

@@ -92,8 +92,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
           roles.num_learners, " ranks");
   torch::manual_seed(job.run.seed());
   auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
-  std::vector<std::string> modalities;
-  for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
+  const std::vector<std::string> modalities = dataset->manifest().modality_names();
   models::MllmBundle bundle = models::load_mllm(job.model, modalities);
   models::Mllm& model = bundle.model;
   models::Mllm reference{nullptr};
@@ -138,13 +137,10 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   };
   auto evaluate = [&](const char* when) {
     const auto e = evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.train.sft(), g);
-    nlohmann::json row = {{"eval", when}, {"step", state.step}};
-    for (const auto& [key, value] : mllm_eval_summary(e)) row[key] = value;
-    session.log(row);
+    session.log(mllm_eval_row(e, when, state.step));
     return e;
   };
-  const auto& splits = dataset->manifest().protocol(eval_data.protocol()).splits;
-  const bool can_eval = splits.count("dev") && splits.count("test");
+  const bool can_eval = dataset->manifest().protocol(eval_data.protocol()).has_dev_and_test();
 
   state.policy_version = state.step;
   publish(state.step);
@@ -225,9 +221,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   result.seconds = run_clock.seconds();
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    make_dirs(join_path(job.run.dir(), "eval"));
-    atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
-                      mllm_report_json(*result.report, dataset->manifest().fine_labels) + "\n");
+    write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/preemption.h"
+#include "models/weights.h"
 
 namespace fasrl::trainer {
 namespace {
@@ -58,13 +59,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   broadcast_string(chosen, learners);
   if (!chosen.empty()) {
     if (!latest) latest = load_checkpoint(chosen);  // rank 0 has it already
-    torch::NoGradGuard g;
-    for (auto& [name, param] : params_) {
-      auto it = latest->model.find(name);
-      if (it == latest->model.end() || it->second.sizes() != param.sizes())
-        raise(ErrorKind::kCorruption, chosen, "/model.safetensors: tensor '", name, "' is missing or has the wrong shape");
-      param.copy_(it->second);
-    }
+    models::copy_weights(model, latest->model, chosen + "/model.safetensors");
     load_optimizer_state(*optimizer_, params_, spec.optim.name(), latest->optimizer, chosen + "/optimizer.safetensors");
     set_cpu_rng_state(latest->rng_state);
     state_ = latest->state;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io.h"
 #include "data/loader.h"
 #include "data/reasoning_format.h"
 #include "data/rewards.h"
@@ -195,6 +196,19 @@ std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::str
   nlohmann::json j = {{"protocol", e.protocol}, {"dev", split_json(e.dev)}, {"test", split_json(e.test)}};
   j["fas"] = e.has_fas ? nlohmann::json::parse(eval::report_to_json(e.fas, fine_labels)) : nlohmann::json(nullptr);
   return j.dump(2);
+}
+
+nlohmann::json mllm_eval_row(const MllmEvaluation& e, const std::string& when, int64_t step) {
+  nlohmann::json row = {{"eval", when}, {"step", step}};
+  for (const auto& [key, value] : mllm_eval_summary(e)) row[key] = value;
+  return row;
+}
+
+std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {
+  const std::string json = mllm_report_json(e, fine_labels);
+  make_dirs(join_path(run_dir, "eval"));
+  atomic_write_file(join_path(run_dir, "eval/report.json"), json + "\n");
+  return json;
 }
 
 }  // namespace fasrl::trainer

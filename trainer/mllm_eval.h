@@ -10,6 +10,7 @@
 //    P(attack) = softmax over the binary candidates "live" / "attack".
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,9 @@ MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& to
 // the test split, mean_reward over kinds, auc and acer.
 std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e);
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
+// The metrics.jsonl row of an evaluation during training: {"eval": when, "step": step, summary...}.
+nlohmann::json mllm_eval_row(const MllmEvaluation& e, const std::string& when, int64_t step);
+// Writes <run_dir>/eval/report.json; returns its text.
+std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
 
 }  // namespace fasrl::trainer

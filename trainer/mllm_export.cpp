@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/yaml_proto.h"
+#include "models/weights.h"
 
 namespace fasrl::trainer {
 using nlohmann::json;
@@ -15,17 +16,9 @@ void export_mllm(const std::string& checkpoint_dir, const TensorMap& checkpoint_
                  const std::vector<std::string>& modalities, const std::vector<int>& channels,
                  const std::string& out_dir) {
   models::MllmBundle bundle = models::load_mllm(config, modalities);  // checks the tokenizer against the model
-  TensorMap weights;
-  {
-    torch::NoGradGuard g;
-    for (auto& p : bundle.model->named_parameters()) {
-      auto it = checkpoint_weights.find(p.key());
-      if (it == checkpoint_weights.end() || it->second.sizes() != p.value().sizes())
-        raise(ErrorKind::kCorruption, checkpoint_dir, "/model.safetensors: tensor '", p.key(),
-              "' is missing or has the wrong shape for the configured MLLM");
-      weights[p.key()] = it->second.to(torch::kFloat32).contiguous();
-    }
-  }
+  models::copy_weights(*bundle.model, checkpoint_weights, join_path(checkpoint_dir, "model.safetensors"));
+  TensorMap weights;  // exactly the configured model's parameters, float32
+  for (const auto& p : bundle.model->named_parameters()) weights[p.key()] = p.value().detach();
   make_dirs(out_dir);
   const std::string weights_path = join_path(out_dir, "model.safetensors");
   save_safetensors(weights_path, weights, {{"format", "pt"}, {"producer", "fasrl"}});

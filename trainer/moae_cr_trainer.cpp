@@ -171,8 +171,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   result.steps = state.step;
   if (rank == 0) {
     const data::Manifest& m = dataset->manifest();
-    const auto& splits = m.protocol(data_config.protocol()).splits;
-    if (splits.count("dev") && splits.count("test")) {
+    if (m.protocol(data_config.protocol()).has_dev_and_test()) {
       result.report = evaluate_moae_cr(model, prompts, data_config);
       make_dirs(join_path(job.run.dir(), "eval"));
       atomic_write_file(join_path(job.run.dir(), "eval/report.json"),

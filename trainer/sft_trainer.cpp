@@ -22,7 +22,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   data_config.add_text_fields(sft.qa_field());
   std::vector<std::string> modalities;
   if (data_config.modalities().empty())
-    for (const auto& m : dataset->manifest().modalities) modalities.push_back(m.name);
+    modalities = dataset->manifest().modality_names();
   else
     modalities.assign(data_config.modalities().begin(), data_config.modalities().end());
   models::MllmBundle bundle = models::load_mllm(job.model, modalities);
@@ -37,13 +37,10 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
 
   auto evaluate = [&](const char* when) {
     const auto e = evaluate_mllm(model, bundle.tokenizer, kg, data_config, sft);
-    nlohmann::json row = {{"eval", when}, {"step", state.step}};
-    for (const auto& [key, value] : mllm_eval_summary(e)) row[key] = value;
-    session.log(row);
+    session.log(mllm_eval_row(e, when, state.step));
     return e;
   };
-  const auto& splits = dataset->manifest().protocol(data_config.protocol()).splits;
-  const bool can_eval = splits.count("dev") && splits.count("test");
+  const bool can_eval = dataset->manifest().protocol(data_config.protocol()).has_dev_and_test();
   if (rank == 0 && can_eval && job.train.eval_every() > 0 && state.step == 0) evaluate("before");
 
   SftResult result;
@@ -70,10 +67,13 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     const double lr = lr_at(state.step, job.train.steps(), job.optim);
     const double grad_norm = session.apply_gradients();
     tokens_since_log += sb.target_tokens;
-    const double token_loss = session.sum(nll_sum.item<double>()) / std::max(1.0, global_tokens);
-    if (state.step == 1) result.first_loss = token_loss;
-    result.last_loss = token_loss;
-    if (state.step % std::max(1, job.train.log_every()) == 0 || state.step == job.train.steps()) {
+    const bool log_now = state.step % std::max(1, job.train.log_every()) == 0 || state.step == job.train.steps();
+    if (state.step == 1 || log_now) {  // the loss over every learner's tokens costs a collective: only when reported
+      result.last_loss = session.sum(nll_sum.item<double>()) / std::max(1.0, global_tokens);
+      if (state.step == 1) result.first_loss = result.last_loss;
+    }
+    if (log_now) {
+      const double token_loss = result.last_loss;
       const double tokens = session.sum(static_cast<double>(tokens_since_log));
       session.log({{"step", state.step},
                    {"loss", token_loss},
@@ -94,9 +94,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   result.steps = state.step;
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    make_dirs(join_path(job.run.dir(), "eval"));
-    atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
-                      mllm_report_json(*result.report, dataset->manifest().fine_labels) + "\n");
+    write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

@@ -13,17 +13,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+# Arguments: CHECK FASRL SFT_CONFIG ROOT GRPO_CONFIG (the first four as sft_runs.py takes them).
+from sft_runs import CHECK, FASRL, PATHS, qa_data  # noqa: E402
+from sft_runs import CONFIG as SFT_CONFIG  # noqa: E402
 from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
 
-CHECK, FASRL, CONFIG, SFT_CONFIG, ROOT = sys.argv[1:6]
-PATHS = [f"mllm.tokenizer={ROOT}/configs/tokenizer.json", f"qa.knowledge_graph={ROOT}/configs/fakg.yaml"]
-
-
-def qa_data(tmp, subjects=40):
-    synth, qa = os.path.join(tmp, "synth"), os.path.join(tmp, "qa")
-    run([FASRL, "data", "synth", "--config", SFT_CONFIG, f"synth.out_dir={synth}", f"synth.num_subjects={subjects}"])
-    run([FASRL, "data", "qa", "--config", SFT_CONFIG, "--dataset", synth, "--out", qa, *PATHS])
-    return qa
+CONFIG = sys.argv[5]
 
 
 def job(ranks, config, run_dir, data, *overrides, expect_rc=0):

@@ -58,22 +58,34 @@ def forward_embeds(p, x, pad, pos, prefix=""):
     return F.linear(rms(x, p["model.norm.weight"]), p["lm_head.weight"])
 
 
-def main(dumper):
+def load_dump(dumper):
+    """Runs a dump_* program; returns its tensors and its parameters as leaves."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "d.safetensors")
         subprocess.run([dumper, path], check=True)
         t = {k: torch.from_numpy(v.copy()) for k, v in safetensors_np.load(path).items()}
-    p = {k[6:]: v.clone().requires_grad_(True) for k, v in t.items() if k.startswith("param/")}
-    logits = forward(p, t["in/ids"], t["in/pad"], t["in/positions"])
+    return t, {k[6:]: v.clone().requires_grad_(True) for k, v in t.items() if k.startswith("param/")}
+
+
+def check_lm(logits, t, p):
+    """Logits, the padding-masked token CE and every parameter gradient against the dump
+    (float64, 1e-10). Returns the largest logit error."""
     err = (logits - t["out/logits"]).abs().max().item()
     assert err < 1e-10, f"logits differ by {err}"
-    nll = F.cross_entropy(logits.reshape(-1, 50), t["in/targets"].reshape(-1), reduction="none")
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t["in/targets"].reshape(-1), reduction="none")
     loss = (nll * t["in/pad"].reshape(-1)).sum() / t["in/pad"].sum()
     assert abs(loss.item() - t["out/loss"].item()) < 1e-10
     loss.backward()
     for name, v in p.items():
+        assert v.grad is not None, f"no gradient reaches {name}"
         g = (v.grad - t["grad/" + name]).abs().max().item()
         assert g < 1e-10, f"grad {name} differs by {g}"
+    return err
+
+
+def main(dumper):
+    t, p = load_dump(dumper)
+    err = check_lm(forward(p, t["in/ids"], t["in/pad"], t["in/positions"]), t, p)
     print(f"decoder reference: logits (max err {err:.1e}), loss and {len(p)} gradients match PyTorch")
 
 

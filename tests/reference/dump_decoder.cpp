@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/safetensors.h"
+#include "dump_lm.h"
 #include "models/decoder.h"
 
 using namespace fasrl;
@@ -24,17 +25,8 @@ int main(int argc, char** argv) {
   const torch::Tensor pad = torch::tensor({{1, 1, 1, 1, 1, 1, 1}, {0, 0, 1, 1, 1, 1, 1}}, torch::kInt64);
   const torch::Tensor positions = (pad.cumsum(1) - 1).clamp_min(0);
   const torch::Tensor targets = torch::randint(0, 50, {2, 7}, torch::kInt64);
-  const torch::Tensor logits = model->forward(model->embed(ids), positions, pad);
-  const torch::Tensor nll = torch::nn::functional::cross_entropy(logits.reshape({-1, 50}), targets.reshape({-1}),
-                                                                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  const torch::Tensor loss = (nll * pad.reshape({-1}).to(torch::kFloat64)).sum() / pad.sum();
-  loss.backward();
-  TensorMap out{{"in/ids", ids}, {"in/pad", pad}, {"in/positions", positions}, {"in/targets", targets},
-                {"out/logits", logits.detach()}, {"out/loss", loss.detach()}};
-  for (const auto& p : model->named_parameters()) {
-    out["param/" + p.key()] = p.value().detach();
-    out["grad/" + p.key()] = p.value().grad();
-  }
+  TensorMap out{{"in/ids", ids}, {"in/pad", pad}, {"in/positions", positions}, {"in/targets", targets}};
+  dump_loss_and_gradients(*model, model->forward(model->embed(ids), positions, pad), targets, pad, out);
   save_safetensors(argv[1], out);
   return 0;
 }

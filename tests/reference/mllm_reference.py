@@ -4,9 +4,7 @@ layer, post-LN) -> projector (Linear, exact GELU, Linear) -> image features
 scattered into the image-pad slots -> Qwen2 decoder. Loads what dump_mllm
 wrote and checks logits, loss and every gradient (float64)."""
 import os
-import subprocess
 import sys
-import tempfile
 
 import torch
 import torch.nn.functional as F
@@ -38,24 +36,9 @@ def forward(p, ids, images, pad):
 
 
 def main(dumper):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "m.safetensors")
-        subprocess.run([dumper, path], check=True)
-        t = clip.load_safetensors(path)
-    p = {k[6:]: v.clone().requires_grad_(True) for k, v in t.items() if k.startswith("param/")}
-    logits = forward(p, t["in/ids"], t["in/images"], t["in/pad"])
-    err = (logits - t["out/logits"]).abs().max().item()
-    assert err < 1e-10, f"logits differ by {err}"
-    nll = F.cross_entropy(logits.reshape(-1, 50), t["in/targets"].reshape(-1), reduction="none")
-    loss = (nll * t["in/pad"].reshape(-1)).sum() / t["in/pad"].sum()
-    assert abs(loss.item() - t["out/loss"].item()) < 1e-10
-    loss.backward()
-    vision = 0
-    for name, v in p.items():
-        assert v.grad is not None, f"no gradient reaches {name}"
-        g = (v.grad - t["grad/" + name]).abs().max().item()
-        assert g < 1e-10, f"grad {name} differs by {g}"
-        vision += name.startswith("vision_tower") or name.startswith("multi_modal")
+    t, p = dec.load_dump(dumper)
+    err = dec.check_lm(forward(p, t["in/ids"], t["in/images"], t["in/pad"]), t, p)
+    vision = sum(name.startswith(("vision_tower", "multi_modal")) for name in p)
     print(f"mllm reference: logits (max err {err:.1e}), loss and {len(p)} gradients "
           f"({vision} in the vision tower and projector) match PyTorch")
 
