@@ -12,7 +12,7 @@
 #include "core/io.h"
 #include "core/timer.h"
 #include "data/loader.h"
-#include "data/synth.h"
+#include "synth/synth_dataset.h"
 
 using namespace fasrl;
 
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     s.set_image_size(224);
     s.set_samples_per_shard(128);
     std::cout << "synthesising 384 samples at 224x224 in " << dir << " ..." << std::endl;
-    data::synthesize_dataset(s);
+    synth::synthesize_dataset(s);
   }
   auto ds = std::make_shared<const data::Dataset>(dir);
   const std::string shard0 = join_path(dir, ds->manifest().shards[0].file);

@@ -8,11 +8,12 @@
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "data/dataset_tools.h"
-#include "data/fakg.h"
+#include "reasoning/fakg.h"
 #include "data/loader.h"
 #include "data/pack.h"
-#include "data/qa_synthesis.h"
-#include "data/synth.h"
+#include "reasoning/qa_items.h"
+#include "synth/qa_dataset.h"
+#include "synth/synth_dataset.h"
 #include "launch/runtime.h"
 #include "launch/commands.h"
 
@@ -34,7 +35,7 @@ std::string dataset_dir_arg(const Args& args, const char* command) {
 
 int cmd_synth(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
-  const auto summary = data::synthesize_dataset(config.synth());
+  const auto summary = synth::synthesize_dataset(config.synth());
   std::cout << "wrote " << summary.samples << " samples in " << summary.shards << " shards to "
             << config.synth().out_dir() << " (" << summary.seconds << " s)\n";
   return 0;
@@ -59,12 +60,12 @@ int cmd_qa(const Args& args) {
   if (!args.has("dataset") || !args.has("out")) raise(ErrorKind::kInvalidArgument, "data qa needs --dataset DIR and --out DIR");
   const proto::JobConfig config = load_job_config(args);
   const proto::QaConfig& qc = config.qa();
-  const auto kg = data::KnowledgeGraph::load(qc.knowledge_graph());
-  data::QaOptions o;
+  const auto kg = reasoning::KnowledgeGraph::load(qc.knowledge_graph());
+  reasoning::QaOptions o;
   o.paths_per_item = qc.paths_per_sample();
   if (qc.kinds_size() > 0) o.kinds.assign(qc.kinds().begin(), qc.kinds().end());
   o.seed = qc.seed();
-  const auto s = data::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field());
+  const auto s = synth::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field());
   std::cout << "wrote " << s.items << " QA items (" << s.paths << " reasoning paths) for " << s.samples << " samples to "
             << args.get("out") << " (/text/" << qc.field() << ")\n";
   return 0;

@@ -10,20 +10,20 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/augment.h"
-#include "data/fakg.h"
+#include "reasoning/fakg.h"
 #include "data/image_codec.h"
 #include "data/manifest.h"
-#include "data/reasoning_format.h"
-#include "eval/fas_metrics.h"
-#include "eval/score_file.h"
+#include "reasoning/response_format.h"
+#include "metrics/fas_metrics.h"
+#include "metrics/score_file.h"
 #include "launch/runtime.h"
 #include "models/generate.h"
 #include "models/mllm.h"
 #include "models/weights.h"
 #include "trainer/checkpoint.h"
-#include "trainer/export.h"
-#include "trainer/mllm_eval.h"
-#include "trainer/mllm_export.h"
+#include "eval/moae_cr_export.h"
+#include "eval/mllm_eval.h"
+#include "eval/mllm_export.h"
 #include "trainer/moae_cr_trainer.h"
 #include "launch/commands.h"
 
@@ -54,7 +54,7 @@ torch::Tensor load_image_input(const std::string& path, int channels, int size) 
 
 // The reasoning MLLM: greedy rationale and answer for the given images.
 int infer_mllm(const Args& args) {
-  trainer::ExportedMllm ex = trainer::load_mllm_export(args.get("model"));
+  eval::ExportedMllm ex = eval::load_mllm_export(args.get("model"));
   models::Mllm& model = ex.bundle.model;
   model->eval();
   std::vector<std::string> present;
@@ -83,7 +83,7 @@ int infer_mllm(const Args& args) {
   std::vector<int64_t> tokens = gen.tokens[0];
   if (!tokens.empty() && tokens.back() == o.eos_id) tokens.pop_back();
   const std::string response = ex.bundle.tokenizer.decode(tokens);
-  const data::ParsedResponse parsed = data::parse_response(response);
+  const reasoning::ParsedResponse parsed = reasoning::parse_response(response);
   out["question"] = question;
   out["response"] = response;
   out["rationale"] = parsed.think;
@@ -101,9 +101,9 @@ int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, con
   models::copy_weights(*bundle.model, ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(config.mllm().vision().image_size());
-  const auto e = trainer::evaluate_mllm(bundle.model, bundle.tokenizer, data::KnowledgeGraph::load(config.qa().knowledge_graph()),
+  const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
                                         data, config.train().sft(), config.train().grpo());
-  std::cout << trainer::write_mllm_report(config.run().dir(), e, manifest.fine_labels) << "\n";
+  std::cout << eval::write_mllm_report(config.run().dir(), e, manifest.fine_labels) << "\n";
   return 0;
 }
 
@@ -115,15 +115,15 @@ int cmd_eval(const Args& args) {
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
   if (config.train().algorithm() == "sft" || config.train().algorithm() == "grpo") return eval_mllm(config, ck, dir);
-  const proto::ClipConfig model_config = trainer::resolve_model_config(config.model(), config.data());
+  const proto::ClipConfig model_config = eval::resolve_model_config(config.model(), config.data());
   models::ClipModel model(model_config);
   model->load_weights(ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(model_config.vision().image_size());
-  std::vector<trainer::SampleScore> scores;
+  std::vector<eval::SampleScore> scores;
   const auto report =
-      trainer::evaluate_moae_cr(model, trainer::class_prompts(model_config, config.train().moae_cr()), data, &scores);
-  const std::string json = eval::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
+      eval::evaluate_moae_cr(model, eval::class_prompts(model_config, config.train().moae_cr()), data, &scores);
+  const std::string json = metrics::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
   make_dirs(join_path(config.run().dir(), "eval"));
   for (const char* split : {"dev", "test"}) {  // score files that `fasrl eval scores` reads back
     std::ostringstream csv;
@@ -152,12 +152,12 @@ int cmd_export(const Args& args) {
       names.push_back(m.name);
       channels.push_back(m.channels);
     }
-    trainer::export_mllm(dir, ck.model, config.mllm(), names, channels, args.get("out"));
+    eval::export_mllm(dir, ck.model, config.mllm(), names, channels, args.get("out"));
     std::cout << "exported " << dir << " to " << args.get("out") << " (HF-style MLLM directory)\n";
     return 0;
   }
   const double threshold =
-      trainer::export_moae_cr(dir, ck.model, trainer::resolve_model_config(config.model(), config.data()),
+      eval::export_moae_cr(dir, ck.model, eval::resolve_model_config(config.model(), config.data()),
                               config.data(), config.train().moae_cr(), args.get("out"));
   std::cout << "exported " << dir << " to " << args.get("out") << " (dev threshold " << threshold << ")\n";
   return 0;
@@ -166,8 +166,8 @@ int cmd_export(const Args& args) {
 int cmd_infer(const Args& args) {
   if (!args.has("model")) raise(ErrorKind::kInvalidArgument, "infer needs --model EXPORT_DIR");
   torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
-  if (trainer::is_mllm_export(args.get("model"))) return infer_mllm(args);
-  trainer::ExportedModel exported = trainer::load_export(args.get("model"));
+  if (eval::is_mllm_export(args.get("model"))) return infer_mllm(args);
+  eval::ExportedModel exported = eval::load_export(args.get("model"));
   std::vector<torch::Tensor> images;
   nlohmann::json out = nlohmann::json::object();
   for (size_t m = 0; m < exported.modalities.size(); ++m) {
@@ -182,7 +182,7 @@ int cmd_infer(const Args& args) {
   }
   if (!args.has(exported.modalities[0]))
     raise(ErrorKind::kInvalidArgument, "infer: --", exported.modalities[0], " FILE is required");
-  const double score = trainer::score_sample(exported, images);
+  const double score = eval::score_sample(exported, images);
   out["score"] = score;
   out["threshold"] = exported.threshold;
   out["decision"] = score >= exported.threshold ? "attack" : "live";
@@ -193,8 +193,8 @@ int cmd_infer(const Args& args) {
 int cmd_eval_scores(const Args& args) {
   if (!args.has("dev") || !args.has("test"))
     raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
-  const auto report = eval::evaluate(eval::read_score_file(args.get("dev")), eval::read_score_file(args.get("test")));
-  const std::string json = eval::report_to_json(report, data::default_fine_labels());
+  const auto report = metrics::evaluate(metrics::read_score_file(args.get("dev")), metrics::read_score_file(args.get("test")));
+  const std::string json = metrics::report_to_json(report, data::default_fine_labels());
   if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
   std::cout << json << "\n";
   return 0;

@@ -10,7 +10,7 @@
 #include "core/io.h"
 #include "core/yaml_proto.h"
 #include "data/dataset.h"
-#include "data/qa_synthesis.h"
+#include "reasoning/qa_items.h"
 #include "launch/runtime.h"
 #include "models/bpe_trainer.h"
 #include "models/mllm.h"
@@ -36,7 +36,7 @@ std::vector<std::string> qa_documents(const std::string& dir, const std::string&
   std::vector<std::string> docs;
   for (int sh = 0; sh < ds.num_shards(); ++sh)
     for (const auto& text : ds.shard(sh).read_strings(data::text_path(field)))
-      for (const auto& item : data::qa_from_json(text, ds.shard(sh).path())) {
+      for (const auto& item : reasoning::qa_from_json(text, ds.shard(sh).path())) {
         docs.push_back(item.question + "\n");
         for (const auto& p : item.paths) docs.push_back(p);
         docs.push_back(item.answer);

@@ -66,7 +66,7 @@ int cmd_train(const Args& args) {
                   << " samples/s; weight sync " << 1e3 * result.weight_sync_seconds / std::max<int64_t>(1, result.steps)
                   << " ms/update for " << result.weight_bytes / std::max<int64_t>(1, result.steps) / 1e6 << " MB\n";
         if (result.report)
-          for (const auto& [key, value] : trainer::mllm_eval_summary(*result.report))
+          for (const auto& [key, value] : eval::mllm_eval_summary(*result.report))
             std::cout << "test " << key << " " << value << "\n";
       }
     }

@@ -158,4 +158,9 @@ PromptTokens tokenize_prompts(const std::vector<std::string>& prompts, int64_t v
   return out;
 }
 
+torch::Tensor clip_logits(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale) {
+  auto l2n = [](const torch::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); };
+  return logit_scale.exp() * torch::matmul(l2n(img), l2n(text).t());  // [N, C]
+}
+
 }  // namespace fasrl::models

@@ -100,4 +100,8 @@ struct PromptTokens {
 };
 PromptTokens tokenize_prompts(const std::vector<std::string>& prompts, int64_t vocab_size, int64_t context_length);
 
+// CLIP class logits S [N, C] = exp(logit_scale) · l2n(img) · l2n(text)ᵀ;
+// img [N, p], text [C, p] (MoAE-CR: row 0 live, row 1 fake), logit_scale a scalar (log).
+torch::Tensor clip_logits(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale);
+
 }  // namespace fasrl::models

@@ -9,8 +9,8 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "data/loader.h"
-#include "data/qa_synthesis.h"
-#include "data/rewards.h"
+#include "reasoning/qa_items.h"
+#include "reasoning/rewards.h"
 #include "models/generate.h"
 #include "models/mllm.h"
 #include "proto/rollout.pb.h"
@@ -44,7 +44,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
   models::MllmBundle bundle = models::load_mllm(job.model, dataset->manifest().modality_names());
   models::Mllm& model = bundle.model;
   model->eval();
-  const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
+  const reasoning::KnowledgeGraph kg = reasoning::KnowledgeGraph::load(job.qa.knowledge_graph());
   std::vector<torch::Tensor> params = model->parameters();
 
   RolloutStats stats;
@@ -104,14 +104,14 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
       out.set_step(step);
       std::vector<std::vector<int64_t>> prompts;
       std::vector<torch::Tensor> gen_images;
-      std::vector<data::QaItem> chosen;
+      std::vector<reasoning::QaItem> chosen;
       std::vector<std::string> fine;
       int64_t offset = 0;
       for (int64_t i = 0; i < batch.size(); ++i) {
         const size_t r = static_cast<size_t>(i);
-        auto items = data::qa_from_json(batch.text.at(job.qa_field)[r], batch.sample_ids[r]);
+        auto items = reasoning::qa_from_json(batch.text.at(job.qa_field)[r], batch.sample_ids[r]);
         if (g.kinds_size() > 0)
-          items.erase(std::remove_if(items.begin(), items.end(), [&](const data::QaItem& it) {
+          items.erase(std::remove_if(items.begin(), items.end(), [&](const reasoning::QaItem& it) {
                         return std::find(g.kinds().begin(), g.kinds().end(), it.kind) == g.kinds().end();
                       }), items.end());
         if (items.empty()) raise(ErrorKind::kConfig, "grpo.kinds: sample ", batch.sample_ids[r], " has no item of those kinds");
@@ -149,12 +149,12 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
                                                       [&](const torch::Tensor& ids) { return model->embed(ids, images); });
       stats.generate_seconds += clock.seconds();
       std::vector<double> rewards;
-      std::vector<data::Reward> terms;
+      std::vector<reasoning::Reward> terms;
       for (size_t q = 0; q < prompts.size(); ++q) {
         const size_t group = q / static_cast<size_t>(g.group_size());
         std::vector<int64_t> text_tokens = gen.tokens[q];
         if (!text_tokens.empty() && text_tokens.back() == im_end) text_tokens.pop_back();
-        terms.push_back(data::score_response(bundle.tokenizer.decode(text_tokens), chosen[group], fine[group], kg, g));
+        terms.push_back(reasoning::score_response(bundle.tokenizer.decode(text_tokens), chosen[group], fine[group], kg, g));
         rewards.push_back(terms.back().total);
       }
       const auto adv = group_advantages(rewards, g.group_size(), g.scale_rewards(), g.advantage_eps());

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "comm/messages.h"
-#include "data/rewards.h"
+#include "reasoning/rewards.h"
 #include "proto/rollout.pb.h"
 #include "rollout/advantages.h"
 #include "test_util.h"
@@ -11,8 +11,8 @@ using namespace fasrl;
 
 namespace {
 const std::string kGraph = std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml";
-const data::QaItem kFine{"fine", "What kind of face is this?", {}, "replay", "replay", {"p"}};
-const data::QaItem kChoice{"choice", "Which option?", {"print", "replay", "live"}, "B", "replay", {"p"}};
+const reasoning::QaItem kFine{"fine", "What kind of face is this?", {}, "replay", "replay", {"p"}};
+const reasoning::QaItem kChoice{"choice", "Which option?", {"print", "replay", "live"}, "B", "replay", {"p"}};
 
 proto::RolloutBatch valid_batch() {
   proto::RolloutBatch b;
@@ -39,10 +39,10 @@ proto::RolloutBatch valid_batch() {
 }  // namespace
 
 TEST(Rewards, HandWrittenRationales) {
-  const auto kg = data::KnowledgeGraph::load(kGraph);
+  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
   proto::GrpoConfig w;  // format 0.5, accuracy 1, kg 0.5
   // Well formed, right answer, cues the graph supports for replay.
-  auto r = data::score_response(
+  auto r = reasoning::score_response(
       "<think>The colour image shows a moire pattern; the infrared image shows screen glare.</think><answer>replay</answer>",
       kFine, "replay", kg, w);
   EXPECT_EQ(r.format, 1);
@@ -51,26 +51,26 @@ TEST(Rewards, HandWrittenRationales) {
   EXPECT_DOUBLE_EQ(r.kg, 1.0);
   EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 + 0.5);
   // Contradicting the graph: a real-face depth relief and skin shading for a replay.
-  r = data::score_response(
+  r = reasoning::score_response(
       "<think>The depth map shows the relief of a real face and the infrared image shows soft skin shading.</think>"
       "<answer>replay</answer>", kFine, "replay", kg, w);
   EXPECT_EQ(r.claimed_cues, 2);
   EXPECT_DOUBLE_EQ(r.kg, -1.0);
   EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 - 0.5);
   // One supporting, one contradicting, one neutral-free: mean.
-  r = data::score_response("<think>the depth map is flat; the colour image shows natural skin texture</think><answer>print</answer>",
+  r = reasoning::score_response("<think>the depth map is flat; the colour image shows natural skin texture</think><answer>print</answer>",
                            kFine, "replay", kg, w);
   EXPECT_DOUBLE_EQ(r.kg, 0.0);
   EXPECT_EQ(r.accuracy, 0);
   // Malformed: no think block; the answer still counts; cues read from the whole text.
-  r = data::score_response("replay because the depth map is flat <answer>replay</answer>", kFine, "replay", kg, w);
+  r = reasoning::score_response("replay because the depth map is flat <answer>replay</answer>", kFine, "replay", kg, w);
   EXPECT_EQ(r.format, 0);
   EXPECT_EQ(r.accuracy, 1);
   EXPECT_DOUBLE_EQ(r.kg, 1.0);
   // Multiple choice: the letter.
-  EXPECT_EQ(data::score_response("<think>x</think><answer>B</answer>", kChoice, "replay", kg, w).accuracy, 1);
-  EXPECT_EQ(data::score_response("<think>x</think><answer>replay</answer>", kChoice, "replay", kg, w).accuracy, 0);
-  EXPECT_EQ(data::score_response("<think>x</think><answer>B</answer> extra", kChoice, "replay", kg, w).format, 0);
+  EXPECT_EQ(reasoning::score_response("<think>x</think><answer>B</answer>", kChoice, "replay", kg, w).accuracy, 1);
+  EXPECT_EQ(reasoning::score_response("<think>x</think><answer>replay</answer>", kChoice, "replay", kg, w).accuracy, 0);
+  EXPECT_EQ(reasoning::score_response("<think>x</think><answer>B</answer> extra", kChoice, "replay", kg, w).format, 0);
 }
 
 TEST(Advantages, GroupNormalised) {

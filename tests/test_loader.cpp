@@ -3,9 +3,11 @@
 #include <set>
 
 #include "data/loader.h"
+#include "synth/synth_dataset.h"
 #include "test_util.h"
 
 using namespace fasrl::data;
+using fasrl::synth::synthesize_dataset;
 using fasrl::testing::TempDir;
 
 namespace {

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "eval/fas_metrics.h"
+#include "metrics/fas_metrics.h"
 #include "test_util.h"
 
-using namespace fasrl::eval;
+using namespace fasrl::metrics;
 
 TEST(Metrics, PerfectSeparation) {
   ScoredSamples s;

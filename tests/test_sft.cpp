@@ -1,8 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "data/dataset.h"
-#include "data/reasoning_format.h"
-#include "data/synth.h"
+#include "reasoning/response_format.h"
+#include "synth/qa_dataset.h"
+#include "synth/synth_dataset.h"
 #include "models/bpe_trainer.h"
 #include "trainer/sft_data.h"
 #include "test_util.h"
@@ -23,21 +24,21 @@ proto::MllmConfig tiny_mllm(int vocab) {
 }  // namespace
 
 TEST(ReasoningFormat, ParsesWellFormedAndRejectsMalformed) {
-  auto p = data::parse_response("<think>flat depth\nso print</think> <answer> Print </answer>");
+  auto p = reasoning::parse_response("<think>flat depth\nso print</think> <answer> Print </answer>");
   EXPECT_TRUE(p.well_formed);
   EXPECT_EQ(p.answer, "print");
   EXPECT_EQ(p.think, "flat depth\nso print");
-  p = data::parse_response("<answer>live</answer>");  // no rationale: answer kept, not well formed
+  p = reasoning::parse_response("<answer>live</answer>");  // no rationale: answer kept, not well formed
   EXPECT_FALSE(p.well_formed);
   EXPECT_EQ(p.answer, "live");
-  EXPECT_FALSE(data::parse_response("<think>x</think><answer>live</answer> trailing").well_formed);
-  EXPECT_FALSE(data::parse_response("<think>x<answer>live</answer>").well_formed);
-  data::QaItem choice{"choice", "?", {"mask", "live"}, "B", "live", {"p"}};
-  EXPECT_TRUE(data::answer_matches(choice, "b"));
-  EXPECT_FALSE(data::answer_matches(choice, "live"));
-  data::QaItem coarse{"coarse", "?", {}, "physical", "physical", {"p"}};
-  EXPECT_TRUE(data::answer_matches(coarse, "physical"));
-  EXPECT_FALSE(data::answer_matches(coarse, "digital"));
+  EXPECT_FALSE(reasoning::parse_response("<think>x</think><answer>live</answer> trailing").well_formed);
+  EXPECT_FALSE(reasoning::parse_response("<think>x<answer>live</answer>").well_formed);
+  reasoning::QaItem choice{"choice", "?", {"mask", "live"}, "B", "live", {"p"}};
+  EXPECT_TRUE(reasoning::answer_matches(choice, "b"));
+  EXPECT_FALSE(reasoning::answer_matches(choice, "live"));
+  reasoning::QaItem coarse{"coarse", "?", {}, "physical", "physical", {"p"}};
+  EXPECT_TRUE(reasoning::answer_matches(coarse, "physical"));
+  EXPECT_FALSE(reasoning::answer_matches(coarse, "digital"));
 }
 
 TEST(SftData, TargetsAreTheAssistantTokensOnly) {
@@ -85,12 +86,12 @@ TEST(SftData, PackedRowsGiveTheSameLogitsAsPaddedRows) {
 
 TEST(SftData, AnswerSwapReplacesTheConfiguredFractionReproducibly) {
   fasrl::testing::TempDir tmp;
-  data::synthesize_dataset(fasrl::testing::tiny_synth(tmp.sub("synth"), 12, 8, 16));
-  const auto kg = data::KnowledgeGraph::load(std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml");
-  data::QaOptions qa;
+  synth::synthesize_dataset(fasrl::testing::tiny_synth(tmp.sub("synth"), 12, 8, 16));
+  const auto kg = reasoning::KnowledgeGraph::load(std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml");
+  reasoning::QaOptions qa;
   qa.kinds = {"binary"};
   qa.paths_per_item = 2;
-  data::add_qa_to_dataset(tmp.sub("synth"), tmp.sub("qa"), kg, qa, "qa");
+  synth::add_qa_to_dataset(tmp.sub("synth"), tmp.sub("qa"), kg, qa, "qa");
   const auto tok = models::BpeTokenizer::load(kTokenizer);
   proto::MllmConfig mc = tiny_mllm(768);
   models::Mllm m = models::make_mllm(mc, tok, {"rgb", "depth", "ir"});
@@ -115,7 +116,7 @@ TEST(SftData, AnswerSwapReplacesTheConfiguredFractionReproducibly) {
         std::vector<int64_t> target;
         for (size_t t = 0; t < seqs[i].ids.size(); ++t)
           if (seqs[i].is_target[t]) target.push_back(seqs[i].ids[t]);
-        const auto parsed = data::parse_response(tok.decode(target).substr(0, tok.decode(target).rfind("<|im_end|>")));
+        const auto parsed = reasoning::parse_response(tok.decode(target).substr(0, tok.decode(target).rfind("<|im_end|>")));
         EXPECT_TRUE(parsed.answer == "live" || parsed.answer == "attack") << parsed.answer;
         answers->push_back(parsed.answer);
         wrong += parsed.answer != (batch.binary[static_cast<int64_t>(i)].item<int64_t>() ? "attack" : "live");

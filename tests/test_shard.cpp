@@ -10,6 +10,7 @@
 #include "data/dataset_tools.h"
 #include "data/shard_reader.h"
 #include "data/shard_writer.h"
+#include "synth/synth_dataset.h"
 #include "test_util.h"
 
 using namespace fasrl::data;
@@ -180,7 +181,7 @@ TEST(ShardErrors, WrongSchemaVersionAndMissingDatasetAreNamed) {
 TEST(DatasetErrors, VerifyAndOpenNameTheBrokenShard) {
   TempDir dir;
   const std::string ds = dir.sub("ds");
-  fasrl::data::synthesize_dataset(fasrl::testing::tiny_synth(ds));
+  fasrl::synth::synthesize_dataset(fasrl::testing::tiny_synth(ds));
   auto report = verify_dataset(ds, true);
   EXPECT_TRUE(report.ok()) << report.problems[0];
   EXPECT_EQ(report.samples_checked, 96);

@@ -7,10 +7,12 @@
 
 #include "core/io.h"
 #include "data/dataset.h"
-#include "data/synth_face.h"
+#include "synth/synth_face.h"
+#include "synth/synth_dataset.h"
 #include "test_util.h"
 
 using namespace fasrl::data;
+using namespace fasrl::synth;
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "data/synth.h"
+#include "proto/config.pb.h"
 
 namespace fasrl::testing {
 

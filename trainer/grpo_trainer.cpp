@@ -101,7 +101,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     reference->eval();
     for (auto& p : reference->parameters()) p.requires_grad_(false);
   }
-  const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
+  const reasoning::KnowledgeGraph kg = reasoning::KnowledgeGraph::load(job.qa.knowledge_graph());
   const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
   const std::vector<int64_t> banned = models::policy_banned_ids(*model, bundle.tokenizer);
   proto::LoaderConfig eval_data = job.data;
@@ -136,8 +136,8 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     outbox.wait_all();
   };
   auto evaluate = [&](const char* when) {
-    const auto e = evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.train.sft(), g);
-    session.log(mllm_eval_row(e, when, state.step));
+    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.train.sft(), g);
+    session.log(eval::mllm_eval_row(e, when, state.step));
     return e;
   };
   const bool can_eval = dataset->manifest().protocol(eval_data.protocol()).has_dev_and_test();
@@ -221,7 +221,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   result.seconds = run_clock.seconds();
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

@@ -18,7 +18,7 @@
 
 #include "comm/world.h"
 #include "proto/config.pb.h"
-#include "trainer/mllm_eval.h"
+#include "eval/mllm_eval.h"
 
 namespace fasrl::trainer {
 
@@ -38,7 +38,7 @@ struct GrpoResult {
   bool preempted = false;
   double seconds = 0, weight_sync_seconds = 0, weight_bytes = 0;
   int64_t samples = 0;
-  std::optional<MllmEvaluation> report;  // rank 0
+  std::optional<eval::MllmEvaluation> report;  // rank 0
 };
 
 GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm world);

@@ -1,5 +1,7 @@
 #include "trainer/losses.h"
 
+#include "models/clip.h"
+
 #include <cmath>
 
 namespace fasrl::trainer {
@@ -22,13 +24,9 @@ torch::Tensor masked_lse(const torch::Tensor& x, const torch::Tensor& keep) {
 
 }  // namespace
 
-torch::Tensor clip_logits(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale) {
-  return logit_scale.exp() * torch::matmul(l2n(img), l2n(text).t());  // [N, 2]
-}
-
 torch::Tensor clip_ce_loss(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale,
                            const torch::Tensor& labels) {
-  return torch::nn::functional::cross_entropy(clip_logits(img, text, logit_scale), labels);
+  return torch::nn::functional::cross_entropy(models::clip_logits(img, text, logit_scale), labels);
 }
 
 torch::Tensor dm_loss(const torch::Tensor& f, const torch::Tensor& labels, double threshold) {

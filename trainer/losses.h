@@ -22,8 +22,6 @@ namespace fasrl::trainer {
 // img [N, p], text [2, p] (row 0 live, row 1 fake), logit_scale scalar (log).
 torch::Tensor clip_ce_loss(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale,
                            const torch::Tensor& labels);
-// Class logits S [N, 2] as in clip_ce_loss (scores for evaluation).
-torch::Tensor clip_logits(const torch::Tensor& img, const torch::Tensor& text, const torch::Tensor& logit_scale);
 
 torch::Tensor dm_loss(const torch::Tensor& f, const torch::Tensor& labels, double threshold = 0.5);  // Eq. 6-8
 torch::Tensor cdm_loss(const torch::Tensor& f, const torch::Tensor& labels);                           // Eq. 9-13

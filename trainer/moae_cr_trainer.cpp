@@ -15,6 +15,7 @@
 #include "core/preemption.h"
 #include "core/timer.h"
 #include "data/loader.h"
+#include "eval/moae_cr_eval.h"
 #include "trainer/checkpoint.h"
 #include "trainer/learner.h"
 #include "trainer/losses.h"
@@ -57,68 +58,13 @@ double value(const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0
 
 }  // namespace
 
-proto::ClipConfig resolve_model_config(const proto::ClipConfig& model, const proto::LoaderConfig& data) {
-  const data::Manifest manifest = data::Manifest::load(data.dataset());
-  int channels = 0;
-  if (data.modalities().empty()) {
-    for (const auto& m : manifest.modalities) channels += m.channels;
-  } else {
-    for (const auto& name : data.modalities()) {
-      const int idx = manifest.modality_index(name);
-      if (idx < 0) raise(ErrorKind::kConfig, "data.modalities: '", name, "' is not a modality of ", data.dataset());
-      channels += manifest.modalities[static_cast<size_t>(idx)].channels;
-    }
-  }
-  proto::ClipConfig out = model;
-  out.mutable_vision()->set_in_channels(channels);
-  return out;
-}
-
-torch::Tensor model_input(const std::vector<torch::Tensor>& images) { return torch::cat(images, 1).sub(0.5).div(0.5); }
-
-models::PromptTokens class_prompts(const proto::ClipConfig& model, const proto::MoaeCrConfig& c) {
-  return models::tokenize_prompts({c.live_prompt(), c.fake_prompt()}, model.text().vocab_size(),
-                                  model.text().context_length());
-}
-
-eval::FasReport evaluate_moae_cr(models::ClipModel& model, const models::PromptTokens& prompts,
-                                 const proto::LoaderConfig& data, std::vector<SampleScore>* scores) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  auto dataset = std::make_shared<const data::Dataset>(data.dataset());
-  const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);  // [2, proj]
-  auto score = [&](const std::string& split) {
-    proto::LoaderConfig lc = data;
-    lc.set_split(split);
-    lc.set_shuffle(false);
-    lc.set_drop_last(false);
-    data::Loader loader(dataset, lc, 0, 1, 0);
-    eval::ScoredSamples out;
-    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
-      const data::Batch batch = loader.next();
-      const torch::Tensor probs =
-          torch::softmax(clip_logits(model->encode_image(model_input(batch.images)), text, model->logit_scale), 1);
-      for (int64_t i = 0; i < batch.size(); ++i) {  // score = P(fake)
-        const double p = probs[i][1].item<double>();
-        const int attack = static_cast<int>(batch.binary[i].item<int64_t>()), fine = static_cast<int>(batch.fine[i].item<int64_t>());
-        out.add(p, attack, fine);
-        if (scores) scores->push_back({split, batch.sample_ids[static_cast<size_t>(i)], p, attack, fine});
-      }
-    }
-    return out;
-  };
-  const auto dev = score("dev"), test = score("test");
-  model->train();
-  return eval::evaluate(dev, test);
-}
-
 MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   const proto::MoaeCrConfig& lc = job.train.moae_cr();
   // Model, data, optimiser: identical seeds on every rank; rank 0's weights are broadcast anyway.
   torch::manual_seed(job.run.seed());
-  const proto::ClipConfig model_config = resolve_model_config(job.model, job.data);
+  const proto::ClipConfig model_config = eval::resolve_model_config(job.model, job.data);
   models::ClipModel model(model_config);
-  const models::PromptTokens prompts = class_prompts(model_config, lc);
+  const models::PromptTokens prompts = eval::class_prompts(model_config, lc);
   proto::LoaderConfig data_config = job.data;
   data_config.set_image_size(model_config.vision().image_size());
   auto dataset = std::make_shared<const data::Dataset>(data_config.dataset());
@@ -137,7 +83,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
       return result;
     }
     const data::Batch batch = loader.next();
-    const torch::Tensor img = model->encode_image(model_input(batch.images));  // [B, proj]
+    const torch::Tensor img = model->encode_image(eval::model_input(batch.images));  // [B, proj]
     const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);   // [2, proj]
     const LossTerms loss = compute_loss(img, text, model->logit_scale, batch.binary, lc);
     loss.total.backward();
@@ -163,7 +109,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
     }
     if (session.checkpoint_due()) session.checkpoint(loader.cursor());
     if (rank == 0 && job.train.eval_every() > 0 && state.step % job.train.eval_every() == 0 && state.step < job.train.steps()) {
-      const auto report = evaluate_moae_cr(model, prompts, data_config);
+      const auto report = eval::evaluate_moae_cr(model, prompts, data_config);
       LOG(INFO) << "step " << state.step << " test ACER " << report.acer << " AUC " << report.auc;
     }
   }
@@ -172,10 +118,10 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   if (rank == 0) {
     const data::Manifest& m = dataset->manifest();
     if (m.protocol(data_config.protocol()).has_dev_and_test()) {
-      result.report = evaluate_moae_cr(model, prompts, data_config);
+      result.report = eval::evaluate_moae_cr(model, prompts, data_config);
       make_dirs(join_path(job.run.dir(), "eval"));
       atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
-                        eval::report_to_json(*result.report, m.fine_labels) + "\n");
+                        metrics::report_to_json(*result.report, m.fine_labels) + "\n");
     }
   }
   return result;

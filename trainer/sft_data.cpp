@@ -88,9 +88,9 @@ std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const mo
                                           const models::BpeTokenizer& tok, models::MllmImpl& mllm,
                                           const proto::SftConfig& sft, uint64_t seed) {
   const int64_t b = batch.size();
-  std::vector<std::vector<data::QaItem>> items;
+  std::vector<std::vector<reasoning::QaItem>> items;
   for (int64_t i = 0; i < b; ++i)
-    items.push_back(data::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+    items.push_back(reasoning::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
   std::vector<ChatSequence> out;
   int64_t offset = 0;
   for (int64_t i = 0; i < b; ++i) {
@@ -98,7 +98,7 @@ std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const mo
     Rng rng(derive_seed(seed, fnv1a64(batch.sample_ids[static_cast<size_t>(i)]), static_cast<uint64_t>(batch.start.epoch)));
     const auto& own = items[static_cast<size_t>(i)];
     if (own.empty()) raise(ErrorKind::kInvalidArgument, "sample ", batch.sample_ids[static_cast<size_t>(i)], " has no QA items");
-    const data::QaItem& item = own[rng.below(own.size())];
+    const reasoning::QaItem& item = own[rng.below(own.size())];
     const std::string& path = item.paths[rng.below(item.paths.size())];
     std::string answer = item.answer;
     // PA-FAS answer shuffling: another sample's answer to the same kind of question.

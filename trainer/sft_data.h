@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "data/loader.h"
-#include "data/qa_synthesis.h"
+#include "reasoning/qa_items.h"
 #include "models/mllm.h"
 #include "models/tokenizer.h"
 

@@ -7,7 +7,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "data/loader.h"
-#include "data/qa_synthesis.h"
+#include "reasoning/qa_items.h"
 #include "trainer/learner.h"
 #include "trainer/sft_data.h"
 
@@ -27,7 +27,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     modalities.assign(data_config.modalities().begin(), data_config.modalities().end());
   models::MllmBundle bundle = models::load_mllm(job.model, modalities);
   models::Mllm& model = bundle.model;
-  const data::KnowledgeGraph kg = data::KnowledgeGraph::load(job.qa.knowledge_graph());
+  const reasoning::KnowledgeGraph kg = reasoning::KnowledgeGraph::load(job.qa.knowledge_graph());
   const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
 
   LearnerSession session(*model, {job.run, job.optim, job.train, job.comm, job.config_json}, learners);
@@ -36,8 +36,8 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   data::Loader loader(dataset, data_config, rank, world, job.run.seed(), session.start_cursor());
 
   auto evaluate = [&](const char* when) {
-    const auto e = evaluate_mllm(model, bundle.tokenizer, kg, data_config, sft);
-    session.log(mllm_eval_row(e, when, state.step));
+    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, data_config, sft);
+    session.log(eval::mllm_eval_row(e, when, state.step));
     return e;
   };
   const bool can_eval = dataset->manifest().protocol(data_config.protocol()).has_dev_and_test();
@@ -94,7 +94,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   result.steps = state.step;
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

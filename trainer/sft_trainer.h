@@ -12,7 +12,7 @@
 #include <string>
 
 #include "proto/config.pb.h"
-#include "trainer/mllm_eval.h"
+#include "eval/mllm_eval.h"
 
 namespace fasrl::trainer {
 
@@ -31,7 +31,7 @@ struct SftResult {
   int64_t steps = 0;
   double first_loss = 0, last_loss = 0;
   bool preempted = false;
-  std::optional<MllmEvaluation> report;  // rank 0, when the protocol has dev and test
+  std::optional<eval::MllmEvaluation> report;  // rank 0, when the protocol has dev and test
 };
 
 SftResult train_sft(const SftJob& job, MPI_Comm learners);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 
 enum class CueRelation { kNeutral, kSupports, kContradicts };
 
@@ -65,4 +65,4 @@ class KnowledgeGraph {
   std::map<std::string, std::vector<std::string>> implies_;
 };
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "data/fakg.h"
-#include "eval/fas_metrics.h"
+#include "reasoning/fakg.h"
+#include "metrics/fas_metrics.h"
 #include "models/mllm.h"
 #include "models/tokenizer.h"
 #include "proto/config.pb.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 
 struct KindScore {
   int64_t items = 0, correct = 0, ranked_correct = 0, well_formed = 0;
@@ -34,7 +34,7 @@ struct KindScore {
 
 struct SplitScore {
   std::map<std::string, KindScore> kinds;
-  eval::ScoredSamples binary_scores;
+  metrics::ScoredSamples binary_scores;
   std::vector<std::string> examples;  // a few generated responses, for the report
 };
 
@@ -42,10 +42,10 @@ struct MllmEvaluation {
   std::string protocol;
   SplitScore dev, test;
   bool has_fas = false;  // both classes present in dev and test
-  eval::FasReport fas;
+  metrics::FasReport fas;
 };
 
-MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
+MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
                              const proto::LoaderConfig& data, const proto::SftConfig& sft,
                              const proto::GrpoConfig& reward_weights = proto::GrpoConfig());
 // One flat metrics row: <kind>_accuracy, _ranked_accuracy, _reward per kind of
@@ -57,4 +57,4 @@ nlohmann::json mllm_eval_row(const MllmEvaluation& e, const std::string& when, i
 // Writes <run_dir>/eval/report.json; returns its text.
 std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace fasrl::eval {
+namespace fasrl::metrics {
 
 struct ScoredSamples {
   std::vector<double> scores;
@@ -60,4 +60,4 @@ FasReport evaluate_at(const ScoredSamples& test, double threshold);
 // JSON object; `type_names[i]` names attack type i in apcer_per_type.
 std::string report_to_json(const FasReport& report, const std::vector<std::string>& type_names);
 
-}  // namespace fasrl::eval
+}  // namespace fasrl::metrics

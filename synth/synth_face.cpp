@@ -1,11 +1,11 @@
-#include "data/synth_face.h"
+#include "synth/synth_face.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 
-namespace fasrl::data {
+namespace fasrl::synth {
 namespace {
 
 enum Fine { kLive = 0, kPrint, kReplay, kMask, kFaceSwap, kReenactment, kGan, kAdversarial };
@@ -344,4 +344,4 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
   return out;
 }
 
-}  // namespace fasrl::data
+}  // namespace fasrl::synth

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "data/fakg.h"
+#include "reasoning/fakg.h"
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 
 struct QaItem {
   std::string kind;                  // binary | coarse | fine | choice
@@ -51,12 +51,4 @@ Granularity kind_granularity(const std::string& kind);  // choice -> fine
 std::string qa_to_json(const std::vector<QaItem>& items);
 std::vector<QaItem> qa_from_json(const std::string& text, const std::string& source);
 
-// Writes a copy of dataset `in_dir` to `out_dir` with every sample's QA items
-// in text field `field` (JSON list); labels, splits and pixels unchanged.
-struct QaDatasetSummary {
-  int64_t samples = 0, items = 0, paths = 0;
-};
-QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string& out_dir, const KnowledgeGraph& kg,
-                                   const QaOptions& options, const std::string& field);
-
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

@@ -1,4 +1,4 @@
-#include "data/fakg.h"
+#include "reasoning/fakg.h"
 
 #include <algorithm>
 #include <functional>
@@ -9,7 +9,7 @@
 #include "core/yaml_proto.h"
 #include "proto/knowledge_graph.pb.h"
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 
 const char* granularity_name(Granularity g) {
   switch (g) {
@@ -185,4 +185,4 @@ std::vector<std::string> KnowledgeGraph::supported_at(const std::string& cue_id,
   return out;
 }
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

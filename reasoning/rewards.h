@@ -11,11 +11,11 @@
 #include <map>
 #include <string>
 
-#include "data/fakg.h"
-#include "data/qa_synthesis.h"
+#include "reasoning/fakg.h"
+#include "reasoning/qa_items.h"
 #include "proto/config.pb.h"
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 
 struct Reward {
   double format = 0, accuracy = 0, kg = 0, total = 0;
@@ -26,4 +26,4 @@ struct Reward {
 Reward score_response(const std::string& response, const QaItem& item, const std::string& true_fine,
                       const KnowledgeGraph& kg, const proto::GrpoConfig& weights);
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

@@ -1,16 +1,15 @@
-#include "trainer/mllm_eval.h"
+#include "eval/mllm_eval.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "data/loader.h"
-#include "data/reasoning_format.h"
-#include "data/rewards.h"
+#include "reasoning/response_format.h"
+#include "reasoning/rewards.h"
 #include "models/generate.h"
-#include "trainer/sft_data.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 namespace {
 
 // Sum of log-probs of each candidate continuation after `prefix`, one forward
@@ -40,7 +39,7 @@ std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<in
   return out;
 }
 
-SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const data::KnowledgeGraph& kg,
+SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const reasoning::KnowledgeGraph& kg,
                        const proto::LoaderConfig& data, const proto::SftConfig& sft, const proto::GrpoConfig& weights,
                        const std::string& split) {
   proto::LoaderConfig lc = data;
@@ -70,11 +69,11 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
     const data::Batch batch = loader.next();
     const int64_t b = std::min<int64_t>(batch.size(), limit - seen);
     const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
-    std::vector<std::vector<data::QaItem>> items;
+    std::vector<std::vector<reasoning::QaItem>> items;
     std::vector<torch::Tensor> own_images;  // per row: its slice of in.images
     int64_t offset = 0;
     for (int64_t i = 0; i < b; ++i) {
-      items.push_back(data::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+      items.push_back(reasoning::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
       const int64_t k = static_cast<int64_t>(in.present[static_cast<size_t>(i)].size());
       own_images.push_back(k ? in.images.slice(0, offset, offset + k) : torch::Tensor());
       offset += k;
@@ -88,18 +87,18 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
                                         [&](const torch::Tensor& ids) { return model->embed(ids, batch_images); });
       for (int64_t i = 0; i < b; ++i) {
         const size_t r = static_cast<size_t>(i);
-        const data::QaItem& item = items[r][q];
+        const reasoning::QaItem& item = items[r][q];
         std::vector<int64_t> completion = gen.tokens[r];
         if (!completion.empty() && completion.back() == im_end) completion.pop_back();
         const std::string text = tok.decode(completion);
-        const data::ParsedResponse parsed = data::parse_response(text);
+        const reasoning::ParsedResponse parsed = reasoning::parse_response(text);
         KindScore& ks = out.kinds[item.kind];
         ++ks.items;
         ++ks.labels[item.label];
         ks.well_formed += parsed.well_formed;
-        ks.correct += data::answer_matches(item, parsed.answer);
+        ks.correct += reasoning::answer_matches(item, parsed.answer);
         const std::string& fine = dataset->manifest().fine_labels.at(static_cast<size_t>(batch.fine[i].item<int64_t>()));
-        ks.reward_sum += data::score_response(text, item, fine, kg, weights).total;
+        ks.reward_sum += reasoning::score_response(text, item, fine, kg, weights).total;
         if (out.examples.size() < 4 && q == 0) out.examples.push_back(item.question + " => " + text);
         // Ranked: the model's rationale up to </think>, then "<answer>" + candidate + "</answer>".
         std::vector<int64_t> prefix = prompts[r];
@@ -111,7 +110,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
         if (item.kind == "choice")
           for (size_t k = 0; k < item.options.size(); ++k) names.push_back(std::string(1, static_cast<char>('A' + k)));
         else
-          names = kg.labels_at(data::kind_granularity(item.kind));
+          names = kg.labels_at(reasoning::kind_granularity(item.kind));
         std::vector<std::vector<int64_t>> cands;
         for (const auto& n : names) {
           auto ids = tok.encode(n);
@@ -156,7 +155,7 @@ double KindScore::majority() const {
   return items ? static_cast<double>(best) / items : 0;
 }
 
-MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const data::KnowledgeGraph& kg,
+MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
                              const proto::LoaderConfig& data, const proto::SftConfig& sft,
                              const proto::GrpoConfig& weights) {
   torch::NoGradGuard no_grad;
@@ -165,12 +164,12 @@ MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& to
   e.protocol = data.protocol();
   e.dev = score_split(model, tokenizer, kg, data, sft, weights, "dev");
   e.test = score_split(model, tokenizer, kg, data, sft, weights, "test");
-  auto both_classes = [](const eval::ScoredSamples& s) {
+  auto both_classes = [](const metrics::ScoredSamples& s) {
     const auto attacks = std::count(s.is_attack.begin(), s.is_attack.end(), 1);
     return attacks > 0 && attacks < static_cast<int64_t>(s.size());
   };
   e.has_fas = both_classes(e.dev.binary_scores) && both_classes(e.test.binary_scores);
-  if (e.has_fas) e.fas = eval::evaluate(e.dev.binary_scores, e.test.binary_scores);
+  if (e.has_fas) e.fas = metrics::evaluate(e.dev.binary_scores, e.test.binary_scores);
   model->train();
   return e;
 }
@@ -194,7 +193,7 @@ std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e) {
 
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {
   nlohmann::json j = {{"protocol", e.protocol}, {"dev", split_json(e.dev)}, {"test", split_json(e.test)}};
-  j["fas"] = e.has_fas ? nlohmann::json::parse(eval::report_to_json(e.fas, fine_labels)) : nlohmann::json(nullptr);
+  j["fas"] = e.has_fas ? nlohmann::json::parse(metrics::report_to_json(e.fas, fine_labels)) : nlohmann::json(nullptr);
   return j.dump(2);
 }
 
@@ -211,4 +210,4 @@ std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& 
   return json;
 }
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

@@ -13,7 +13,7 @@
 #include "models/clip.h"
 #include "proto/config.pb.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 
 // `weights`: the checkpoint's model tensors; `checkpoint_dir` is recorded as
 // the source. Returns the dev threshold written.
@@ -35,4 +35,4 @@ ExportedModel load_export(const std::string& dir);
 // missing). Returns P(fake).
 double score_sample(ExportedModel& exported, const std::vector<torch::Tensor>& images);
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

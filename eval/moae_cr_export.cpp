@@ -1,4 +1,4 @@
-#include "trainer/export.h"
+#include "eval/moae_cr_export.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -9,10 +9,10 @@
 #include "core/safetensors.h"
 #include "core/yaml_proto.h"
 #include "data/manifest.h"
-#include "trainer/losses.h"
-#include "trainer/moae_cr_trainer.h"
+#include "models/clip.h"
+#include "eval/moae_cr_eval.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 using nlohmann::json;
 
 double export_moae_cr(const std::string& checkpoint_dir, const TensorMap& checkpoint_weights,
@@ -23,7 +23,7 @@ double export_moae_cr(const std::string& checkpoint_dir, const TensorMap& checkp
   const models::PromptTokens prompts = class_prompts(model_config, lc);
   proto::LoaderConfig eval_data = data;
   eval_data.set_image_size(model_config.vision().image_size());
-  const eval::FasReport report = evaluate_moae_cr(model, prompts, eval_data);
+  const metrics::FasReport report = evaluate_moae_cr(model, prompts, eval_data);
 
   make_dirs(out_dir);
   TensorMap weights;
@@ -65,7 +65,7 @@ double export_moae_cr(const std::string& checkpoint_dir, const TensorMap& checkp
       {"score", "P(fake) = softmax(exp(logit_scale) * cos(image, [live, fake] text))[1]; attack if score >= threshold"},
       {"threshold", report.threshold},
       {"threshold_source", "EER point of the dev split of protocol " + data.protocol() + " in " + data.dataset()},
-      {"test_metrics", json::parse(eval::report_to_json(report, manifest.fine_labels))},
+      {"test_metrics", json::parse(metrics::report_to_json(report, manifest.fine_labels))},
       {"fine_labels", manifest.fine_labels},
       {"source_checkpoint", checkpoint_dir},
       {"sha256", {{"model.safetensors", sha256_file(weights_path)}}}};
@@ -121,8 +121,8 @@ double score_sample(ExportedModel& e, const std::vector<torch::Tensor>& images) 
     batch.push_back(img.unsqueeze(0));  // [1, C, S, S]
   }
   const torch::Tensor text = e.model->encode_text(e.prompts.ids, e.prompts.eot);
-  const torch::Tensor logits = clip_logits(e.model->encode_image(model_input(batch)), text, e.model->logit_scale);
+  const torch::Tensor logits = models::clip_logits(e.model->encode_image(model_input(batch)), text, e.model->logit_scale);
   return torch::softmax(logits, 1)[0][1].item<double>();
 }
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

@@ -1,11 +1,11 @@
-#include "data/rewards.h"
+#include "reasoning/rewards.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "data/reasoning_format.h"
+#include "reasoning/response_format.h"
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 namespace {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -36,4 +36,4 @@ Reward score_response(const std::string& response, const QaItem& item, const std
   return r;
 }
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

@@ -1,4 +1,4 @@
-#include "eval/fas_metrics.h"
+#include "metrics/fas_metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace fasrl::eval {
+namespace fasrl::metrics {
 
 Roc roc_curve(const std::vector<double>& scores, const std::vector<int>& is_attack) {
   FASRL_CHECK(scores.size() == is_attack.size());
@@ -118,4 +118,4 @@ std::string report_to_json(const FasReport& r, const std::vector<std::string>& t
   return j.dump(2);
 }
 
-}  // namespace fasrl::eval
+}  // namespace fasrl::metrics

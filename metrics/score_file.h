@@ -4,10 +4,10 @@
 #pragma once
 #include <string>
 
-#include "eval/fas_metrics.h"
+#include "metrics/fas_metrics.h"
 
-namespace fasrl::eval {
+namespace fasrl::metrics {
 
 ScoredSamples read_score_file(const std::string& path);
 
-}  // namespace fasrl::eval
+}  // namespace fasrl::metrics

@@ -1,4 +1,4 @@
-#include "trainer/mllm_export.h"
+#include "eval/mllm_export.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -9,7 +9,7 @@
 #include "core/yaml_proto.h"
 #include "models/weights.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 using nlohmann::json;
 
 void export_mllm(const std::string& checkpoint_dir, const TensorMap& checkpoint_weights, const proto::MllmConfig& config,
@@ -102,4 +102,4 @@ ExportedMllm load_mllm_export(const std::string& dir) {
   return out;
 }
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

@@ -17,7 +17,7 @@
 
 #include "core/rng.h"
 
-namespace fasrl::data {
+namespace fasrl::synth {
 
 // Per-identity appearance, fixed by (seed, subject).
 struct SubjectLook {
@@ -49,4 +49,4 @@ struct RenderedFace {
 RenderedFace render_face(int size, int fine, const SubjectLook& subject, const SubjectLook& other,
                          const DomainLook& domain, Rng& rng);
 
-}  // namespace fasrl::data
+}  // namespace fasrl::synth

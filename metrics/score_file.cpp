@@ -1,4 +1,4 @@
-#include "eval/score_file.h"
+#include "metrics/score_file.h"
 
 #include <cmath>
 #include <fstream>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace fasrl::eval {
+namespace fasrl::metrics {
 
 ScoredSamples read_score_file(const std::string& path) {
   std::ifstream in(path);
@@ -30,4 +30,4 @@ ScoredSamples read_score_file(const std::string& path) {
   return out;
 }
 
-}  // namespace fasrl::eval
+}  // namespace fasrl::metrics

@@ -1,4 +1,4 @@
-#include "data/synth.h"
+#include "synth/synth_dataset.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -12,9 +12,10 @@
 #include "core/timer.h"
 #include "data/manifest.h"
 #include "data/shard_writer.h"
-#include "data/synth_face.h"
+#include "synth/synth_face.h"
 
-namespace fasrl::data {
+namespace fasrl::synth {
+using namespace fasrl::data;  // the shard writer and manifest this generator fills
 
 namespace {
 void validate(const proto::SynthConfig& c) {
@@ -105,4 +106,4 @@ SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
   return {written, static_cast<int>(m.shards.size()), clock.seconds()};
 }
 
-}  // namespace fasrl::data
+}  // namespace fasrl::synth

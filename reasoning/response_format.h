@@ -4,9 +4,9 @@
 #pragma once
 #include <string>
 
-#include "data/qa_synthesis.h"
+#include "reasoning/qa_items.h"
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 
 struct ParsedResponse {
   bool well_formed = false;  // the whole text is <think>.*</think>\s*<answer>.*</answer> (dot matches newline)
@@ -17,4 +17,4 @@ ParsedResponse parse_response(const std::string& text);
 // Whether `answer` (as parsed) answers `item`: the label id, or the option letter for choice.
 bool answer_matches(const QaItem& item, const std::string& answer);
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

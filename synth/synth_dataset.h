@@ -3,7 +3,7 @@
 #pragma once
 #include "proto/config.pb.h"
 
-namespace fasrl::data {
+namespace fasrl::synth {
 
 struct SynthSummary {
   int64_t samples = 0;
@@ -13,4 +13,4 @@ struct SynthSummary {
 
 SynthSummary synthesize_dataset(const fasrl::proto::SynthConfig& config);
 
-}  // namespace fasrl::data
+}  // namespace fasrl::synth

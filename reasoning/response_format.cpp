@@ -1,10 +1,10 @@
-#include "data/reasoning_format.h"
+#include "reasoning/response_format.h"
 
 #include <algorithm>
 #include <cctype>
 #include <regex>
 
-namespace fasrl::data {
+namespace fasrl::reasoning {
 namespace {
 std::string trim(const std::string& s) {
   const auto a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
@@ -40,4 +40,4 @@ bool answer_matches(const QaItem& item, const std::string& answer) {
   return answer == item.label;
 }
 
-}  // namespace fasrl::data
+}  // namespace fasrl::reasoning

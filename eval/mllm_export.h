@@ -15,7 +15,7 @@
 #include "models/mllm.h"
 #include "proto/config.pb.h"
 
-namespace fasrl::trainer {
+namespace fasrl::eval {
 
 void export_mllm(const std::string& checkpoint_dir, const TensorMap& weights, const proto::MllmConfig& config,
                  const std::vector<std::string>& modalities, const std::vector<int>& channels,
@@ -30,4 +30,4 @@ struct ExportedMllm {
 ExportedMllm load_mllm_export(const std::string& dir);
 bool is_mllm_export(const std::string& dir);
 
-}  // namespace fasrl::trainer
+}  // namespace fasrl::eval

@@ -1,0 +1,82 @@
+#include "eval/moae_cr_eval.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/loader.h"
+
+namespace fasrl::eval {
+
+proto::ClipConfig resolve_model_config(const proto::ClipConfig& model, const proto::LoaderConfig& data) {
+  const data::Manifest manifest = data::Manifest::load(data.dataset());
+  int channels = 0;
+  if (data.modalities().empty()) {
+    for (const auto& m : manifest.modalities) channels += m.channels;
+  } else {
+    for (const auto& name : data.modalities()) {
+      const int idx = manifest.modality_index(name);
+      if (idx < 0) raise(ErrorKind::kConfig, "data.modalities: '", name, "' is not a modality of ", data.dataset());
+      channels += manifest.modalities[static_cast<size_t>(idx)].channels;
+    }
+  }
+  proto::ClipConfig out = model;
+  out.mutable_vision()->set_in_channels(channels);
+  return out;
+}
+
+torch::Tensor model_input(const std::vector<torch::Tensor>& images) { return torch::cat(images, 1).sub(0.5).div(0.5); }
+
+models::PromptTokens class_prompts(const proto::ClipConfig& model, const proto::MoaeCrConfig& c) {
+  return models::tokenize_prompts({c.live_prompt(), c.fake_prompt()}, model.text().vocab_size(),
+                                  model.text().context_length());
+}
+
+metrics::FasReport evaluate_moae_cr(models::ClipModel& model, const models::PromptTokens& prompts,
+                                 const proto::LoaderConfig& data, std::vector<SampleScore>* scores) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  auto dataset = std::make_shared<const data::Dataset>(data.dataset());
+  const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);  // [2, proj]
+  auto score = [&](const std::string& split) {
+    proto::LoaderConfig lc = data;
+    lc.set_split(split);
+    lc.set_shuffle(false);
+    lc.set_drop_last(false);
+    data::Loader loader(dataset, lc, 0, 1, 0);
+    metrics::ScoredSamples out;
+    for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+      const data::Batch batch = loader.next();
+      const torch::Tensor probs =
+          torch::softmax(models::clip_logits(model->encode_image(model_input(batch.images)), text, model->logit_scale), 1);
+      for (int64_t i = 0; i < batch.size(); ++i) {  // score = P(fake)
+        const double p = probs[i][1].item<double>();
+        const int attack = static_cast<int>(batch.binary[i].item<int64_t>()), fine = static_cast<int>(batch.fine[i].item<int64_t>());
+        out.add(p, attack, fine);
+        if (scores) scores->push_back({split, batch.sample_ids[static_cast<size_t>(i)], p, attack, fine});
+      }
+    }
+    return out;
+  };
+  const auto dev = score("dev"), test = score("test");
+  model->train();
+  return metrics::evaluate(dev, test);
+}
+
+std::string write_moae_cr_report(const std::string& run_dir, const metrics::FasReport& report,
+                                 const std::vector<SampleScore>& scores, const std::vector<std::string>& fine_labels) {
+  const std::string json = metrics::report_to_json(report, fine_labels);
+  make_dirs(join_path(run_dir, "eval"));
+  for (const char* split : {"dev", "test"}) {
+    std::ostringstream csv;
+    csv << "score,is_attack,attack_type,sample_id\n" << std::setprecision(17);
+    for (const auto& s : scores)
+      if (s.split == split) csv << s.score << "," << s.is_attack << "," << s.fine << "," << s.sample_id << "\n";
+    atomic_write_file(join_path(run_dir, std::string("eval/scores-") + split + ".csv"), csv.str());
+  }
+  atomic_write_file(join_path(run_dir, "eval/report.json"), json + "\n");
+  return json;
+}
+
+}  // namespace fasrl::eval

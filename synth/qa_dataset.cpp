@@ -1,0 +1,60 @@
+#include "synth/qa_dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/dataset.h"
+#include "data/shard_writer.h"
+
+namespace fasrl::synth {
+using namespace fasrl::data;
+using namespace fasrl::reasoning;
+
+QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string& out_dir, const reasoning::KnowledgeGraph& kg,
+                                   const reasoning::QaOptions& options, const std::string& field) {
+  if (std::filesystem::weakly_canonical(in_dir) == std::filesystem::weakly_canonical(out_dir))
+    raise(ErrorKind::kInvalidArgument, "data qa: --out must differ from --dataset (", in_dir, ")");
+  const Dataset in(in_dir);
+  Manifest m = in.manifest();
+  if (std::find(m.text_fields.begin(), m.text_fields.end(), "cues") == m.text_fields.end())
+    raise(ErrorKind::kInvalidArgument, in_dir, ": the dataset has no /text/cues annotations to build QA from");
+  for (const auto& l : m.fine_labels)
+    if (!kg.has_category(l)) raise(ErrorKind::kConfig, "qa.knowledge_graph: no category for the dataset's label '", l, "'");
+  if (std::find(m.text_fields.begin(), m.text_fields.end(), field) == m.text_fields.end()) m.text_fields.push_back(field);
+  make_dirs(out_dir);
+  ShardLayout layout{m.modalities, m.image_height, m.image_width, m.text_fields, 4};
+  QaDatasetSummary summary;
+  for (int sh = 0; sh < in.num_shards(); ++sh) {
+    const ShardReader& reader = in.shard(sh);
+    ShardEntry& entry = m.shards[static_cast<size_t>(sh)];
+    const std::string path = join_path(out_dir, entry.file);
+    ShardWriter writer(path, layout, reader.size());
+    for (int64_t row = 0; row < reader.size(); ++row) {
+      Sample s = reader.read_sample(row);
+      QaSample q{s.sample_id, m.fine_labels.at(static_cast<size_t>(s.fine)), {}, {}};
+      for (size_t k = 0; k < m.modalities.size(); ++k)
+        if (s.modality_mask[k]) q.present_modalities.push_back(m.modalities[k].name);
+      try {
+        q.cues = nlohmann::json::parse(s.text.at("cues")).get<std::map<std::string, std::vector<std::string>>>();
+      } catch (const nlohmann::json::exception& e) {
+        raise(ErrorKind::kCorruption, reader.path(), ": /text/cues of ", s.sample_id, " is not {modality: [cue]} JSON");
+      }
+      const auto items = synthesize_qa(kg, q, options);
+      for (const auto& i : items) summary.paths += static_cast<int64_t>(i.paths.size());
+      summary.items += static_cast<int64_t>(items.size());
+      s.text[field] = qa_to_json(items);
+      writer.add(s);
+      ++summary.samples;
+    }
+    writer.finish();
+    entry.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    entry.sha256 = sha256_file(path);
+  }
+  m.save(out_dir);
+  return summary;
+}
+
+}  // namespace fasrl::synth
