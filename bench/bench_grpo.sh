@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe --allow-run-as-root -np 3)
 common=(--config "$root/configs/grpo_tiny.yaml" data.dataset="$tmp/qa" mllm.tokenizer="$root/configs/tokenizer.json"
         qa.knowledge_graph="$root/configs/fakg.yaml" "mllm.init_from=''" run.threads_per_rank=1
-        train.sft.eval_samples=2 train.sft.eval_max_new_tokens=4 train.checkpoint_every=0 train.log_every=1000)
+        train.mllm_eval.samples=2 train.mllm_eval.max_new_tokens=4 train.checkpoint_every=0 train.log_every=1000)
 "$fasrl" data synth --config "$root/configs/sft_tiny.yaml" synth.out_dir="$tmp/synth" synth.num_subjects=20 >/dev/null
 "$fasrl" data qa --config "$root/configs/sft_tiny.yaml" --dataset "$tmp/synth" --out "$tmp/qa" \
   qa.knowledge_graph="$root/configs/fakg.yaml" >/dev/null

@@ -31,6 +31,11 @@ class Collective {
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
 };
 
+// The backend comm.backend names for tensors on `device`: "auto" = NCCL for
+// CUDA when compiled in, else MPI; "mpi"; "nccl" (CUDA only: asked for on the
+// CPU or in a build without NCCL it is a config error saying so).
+std::unique_ptr<Collective> make_collective(MPI_Comm comm, const proto::CommConfig& config, const torch::Device& device);
+
 // MPI backend over `comm` (CPU tensors: float32/64, int32/64, uint8; bf16 and
 // half are reduced in float32).
 std::unique_ptr<Collective> make_mpi_collective(MPI_Comm comm, const proto::CommConfig& config);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "comm/bucketing.h"
+#include "comm/check.h"
 #include "core/error.h"
 #include "core/io.h"
 
@@ -64,9 +65,9 @@ void check_same_shapes(MPI_Comm comm, const std::vector<torch::Tensor>& tensors,
   const std::string digest = sha256_hex(descriptor.data(), descriptor.size());
   std::memcpy(mine.digest, digest.c_str(), 65);
   int size = 1;
-  MPI_Comm_size(comm, &size);
+  FASRL_MPI_CHECK(MPI_Comm_size(comm, &size));
   std::vector<Summary> all(static_cast<size_t>(size));
-  MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, comm);
+  FASRL_MPI_CHECK(MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, comm));
   std::string differ;
   for (int r = 1; r < size; ++r) {
     const Summary& s = all[static_cast<size_t>(r)];

@@ -2,6 +2,7 @@
 
 #include "comm/collective.h"
 #include "comm/watchdog.h"
+#include "comm/check.h"
 #include "core/error.h"
 
 namespace fasrl::comm {
@@ -21,8 +22,8 @@ std::optional<MPI_Datatype> mpi_type(torch::ScalarType t) {
 class MpiCollective final : public Collective {
  public:
   MpiCollective(MPI_Comm comm, const proto::CommConfig& config) : comm_(comm), timeout_s_(config.timeout_s()) {
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
+    FASRL_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+    FASRL_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   }
   std::string backend() const override { return "mpi"; }
   int rank() const override { return rank_; }
@@ -41,8 +42,8 @@ class MpiCollective final : public Collective {
     const std::string what = describe("all_reduce", t);
     check_arrival(comm_, ++seq_, timeout_s_, what);
     MPI_Request req;
-    MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), *mpi_type(t.scalar_type()), MPI_SUM,
-                   comm_, &req);
+    FASRL_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), *mpi_type(t.scalar_type()), MPI_SUM,
+                   comm_, &req));
     wait_bounded(&req, timeout_s_ * 1.5, what);
   }
 
@@ -53,7 +54,7 @@ class MpiCollective final : public Collective {
     check_arrival(comm_, ++seq_, timeout_s_, what);
     MPI_Request req;
     // Bytes: any dtype broadcasts exactly.
-    MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, root, comm_, &req);
+    FASRL_MPI_CHECK(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, root, comm_, &req));
     wait_bounded(&req, timeout_s_ * 1.5, what);
   }
 

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "comm/collective.h"
+#include "comm/check.h"
 #include "core/error.h"
 
 #ifdef FASRL_HAVE_NCCL
@@ -29,19 +30,6 @@ bool nccl_compiled() {
 #ifdef FASRL_HAVE_NCCL
 namespace {
 
-#define FASRL_NCCL_CHECK(call)                                                                          \
-  do {                                                                                                  \
-    ncclResult_t r_ = (call);                                                                           \
-    if (r_ != ncclSuccess) ::fasrl::raise(::fasrl::ErrorKind::kIOError, __FILE__, ":", __LINE__, ": ", \
-                                          #call, " failed: ", ncclGetErrorString(r_));                  \
-  } while (0)
-#define FASRL_CUDA_CHECK(call)                                                                          \
-  do {                                                                                                  \
-    cudaError_t e_ = (call);                                                                            \
-    if (e_ != cudaSuccess) ::fasrl::raise(::fasrl::ErrorKind::kIOError, __FILE__, ":", __LINE__, ": ", \
-                                          #call, " failed: ", cudaGetErrorString(e_));                  \
-  } while (0)
-
 std::optional<ncclDataType_t> nccl_type(torch::ScalarType t) {
   switch (t) {
     case torch::kFloat32: return ncclFloat32;
@@ -59,12 +47,12 @@ class NcclCollective final : public Collective {
  public:
   NcclCollective(MPI_Comm comm, const proto::CommConfig& config, int device)
       : comm_(comm), timeout_s_(config.timeout_s()), device_(device) {
-    MPI_Comm_rank(comm, &rank_);
-    MPI_Comm_size(comm, &size_);
+    FASRL_MPI_CHECK(MPI_Comm_rank(comm, &rank_));
+    FASRL_MPI_CHECK(MPI_Comm_size(comm, &size_));
     FASRL_CUDA_CHECK(cudaSetDevice(device));
     ncclUniqueId id;
     if (rank_ == 0) FASRL_NCCL_CHECK(ncclGetUniqueId(&id));
-    MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm);  // bootstrap over the control plane
+    FASRL_MPI_CHECK(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm));  // bootstrap over the control plane
     FASRL_NCCL_CHECK(ncclCommInitRank(&nccl_, size_, id, rank_));
   }
   ~NcclCollective() override {

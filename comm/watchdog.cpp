@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "comm/check.h"
 #include "core/error.h"
 #include "core/timer.h"
 
@@ -14,7 +15,7 @@ constexpr int kArrivalTag = 0x7a11;
 // Progress MPI and back off gently: spin briefly, then sleep 50 us per poll.
 bool poll(MPI_Request* request, int iteration) {
   int done = 0;
-  MPI_Test(request, &done, MPI_STATUS_IGNORE);
+  FASRL_MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
   if (!done && iteration > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
   return done != 0;
 }
@@ -22,7 +23,7 @@ bool poll(MPI_Request* request, int iteration) {
 
 void wait_bounded(MPI_Request* request, double timeout_s, const std::string& what) {
   if (timeout_s <= 0) {
-    MPI_Wait(request, MPI_STATUS_IGNORE);
+    FASRL_MPI_CHECK(MPI_Wait(request, MPI_STATUS_IGNORE));
     return;
   }
   Stopwatch clock;
@@ -35,17 +36,17 @@ void wait_bounded(MPI_Request* request, double timeout_s, const std::string& wha
 
 void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::string& what) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  FASRL_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  FASRL_MPI_CHECK(MPI_Comm_size(comm, &size));
   if (size == 1) return;
   if (rank != 0) {
-    MPI_Send(&seq, 1, MPI_INT64_T, 0, kArrivalTag, comm);
+    FASRL_MPI_CHECK(MPI_Send(&seq, 1, MPI_INT64_T, 0, kArrivalTag, comm));
     return;
   }
   std::vector<int64_t> got(static_cast<size_t>(size), -1);
   std::vector<MPI_Request> requests(static_cast<size_t>(size), MPI_REQUEST_NULL);
   for (int r = 1; r < size; ++r)
-    MPI_Irecv(&got[static_cast<size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, comm, &requests[static_cast<size_t>(r)]);
+    FASRL_MPI_CHECK(MPI_Irecv(&got[static_cast<size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, comm, &requests[static_cast<size_t>(r)]));
   Stopwatch clock;
   std::vector<bool> arrived(static_cast<size_t>(size), false);
   arrived[0] = true;
@@ -54,7 +55,7 @@ void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::stri
     for (int r = 1; r < size; ++r) {
       if (arrived[static_cast<size_t>(r)]) continue;
       int done = 0;
-      MPI_Test(&requests[static_cast<size_t>(r)], &done, MPI_STATUS_IGNORE);
+      FASRL_MPI_CHECK(MPI_Test(&requests[static_cast<size_t>(r)], &done, MPI_STATUS_IGNORE));
       if (done) {
         if (got[static_cast<size_t>(r)] != seq)
           raise(ErrorKind::kInternal, what, ": rank ", r, " is at sequence point ", got[static_cast<size_t>(r)],

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "comm/check.h"
 #include "core/error.h"
 
 namespace fasrl::comm {
@@ -16,15 +17,15 @@ bool g_initialised = false;
 const World& init_world(int* argc, char*** argv) {
   if (g_initialised) return g_world;
   int already = 0;
-  MPI_Initialized(&already);
+  FASRL_MPI_CHECK(MPI_Initialized(&already));
   if (!already) {
     int provided = 0;
-    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    FASRL_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
   }
   // Errors come back as codes we turn into messages, not silent aborts.
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
+  FASRL_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  FASRL_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank));
+  FASRL_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &g_world.size));
   set_process_rank(g_world.rank);
   g_initialised = true;
   // srun without a PMI that OpenMPI understands starts N singletons, each
@@ -43,8 +44,8 @@ bool world_initialised() { return g_initialised; }
 void finalize_world() {
   if (!g_initialised) return;
   int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  FASRL_MPI_CHECK(MPI_Finalized(&finalized));
+  if (!finalized) FASRL_MPI_CHECK(MPI_Finalize());
   g_initialised = false;
 }
 
@@ -57,6 +58,25 @@ void abort_job(const std::string& reason, int exit_code) {
   std::exit(exit_code);
 }
 
+int rank_in(MPI_Comm comm) {
+  int rank = 0;
+  FASRL_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  return rank;
+}
+
+int size_of(MPI_Comm comm) {
+  int size = 0;
+  FASRL_MPI_CHECK(MPI_Comm_size(comm, &size));
+  return size;
+}
+
+void broadcast_string(std::string& text, int root, MPI_Comm comm) {
+  int64_t n = static_cast<int64_t>(text.size());
+  FASRL_MPI_CHECK(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm));
+  text.resize(static_cast<size_t>(n));
+  FASRL_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, root, comm));
+}
+
 RoleSplit split_roles(const World& world, int num_learners) {
   if (num_learners < 1 || num_learners > world.size)
     raise(ErrorKind::kConfig, "cannot split ", world.size, " ranks into ", num_learners,
@@ -65,9 +85,9 @@ RoleSplit split_roles(const World& world, int num_learners) {
   s.num_learners = num_learners;
   s.num_rollout = world.size - num_learners;
   s.role = world.rank < num_learners ? Role::kLearner : Role::kRollout;
-  MPI_Comm_split(world.comm, s.role == Role::kLearner ? 0 : 1, world.rank, &s.role_comm);
-  MPI_Comm_rank(s.role_comm, &s.role_rank);
-  MPI_Comm_size(s.role_comm, &s.role_size);
+  FASRL_MPI_CHECK(MPI_Comm_split(world.comm, s.role == Role::kLearner ? 0 : 1, world.rank, &s.role_comm));
+  FASRL_MPI_CHECK(MPI_Comm_rank(s.role_comm, &s.role_rank));
+  FASRL_MPI_CHECK(MPI_Comm_size(s.role_comm, &s.role_size));
   return s;
 }
 

@@ -23,6 +23,11 @@ void finalize_world();
 // rank never leaves its peers waiting. Safe to call before MPI is up.
 [[noreturn]] void abort_job(const std::string& reason, int exit_code = 1);
 
+// Rank and size of `comm`; root's `text` on every rank of `comm` (collective).
+int rank_in(MPI_Comm comm);
+int size_of(MPI_Comm comm);
+void broadcast_string(std::string& text, int root, MPI_Comm comm);
+
 enum class Role { kLearner, kRollout };
 
 struct RoleSplit {

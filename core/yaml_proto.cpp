@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "core/config_moves.h"
 #include "core/error.h"
 #include "core/io.h"
 
@@ -93,6 +94,15 @@ json convert_scalar(const YAML::Node& node, const FieldDescriptor* field, const 
   }
 }
 
+// An unknown key: the new place of a key that moved, else the keys that exist here.
+[[noreturn]] void unknown_key(const std::string& source, const std::string& key, const std::string& prefix,
+                              const Descriptor* desc) {
+  const std::string moved = moved_config_key(key);
+  if (!moved.empty()) config_error(source, key, "this key has moved to '" + moved + "'");
+  config_error(source, key, "unknown key (known keys" + (prefix.empty() ? "" : " under '" + prefix + "'") + ": " +
+                                known_keys(desc) + ")");
+}
+
 json convert_field(const YAML::Node& node, const FieldDescriptor* field, const std::string& source,
                    const std::string& key) {
   if (field->is_map()) {
@@ -126,9 +136,7 @@ json convert_message(const YAML::Node& node, const Descriptor* desc, const std::
     const std::string name = kv.first.Scalar();
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     const FieldDescriptor* field = desc->FindFieldByName(name);
-    if (!field)
-      config_error(source, key, "unknown key (known keys" + (prefix.empty() ? "" : " under '" + prefix + "'") +
-                                    ": " + known_keys(desc) + ")");
+    if (!field) unknown_key(source, key, prefix, desc);
     out[name] = convert_field(kv.second, field, source, key);
   }
   return out;
@@ -156,7 +164,7 @@ void apply_override(YAML::Node root, const std::string& override_text, const Des
     const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     walked += (walked.empty() ? "" : ".") + part;
     const FieldDescriptor* field = cur_desc ? cur_desc->FindFieldByName(part) : nullptr;
-    if (!field) config_error(source, walked, "unknown key (known keys: " + known_keys(cur_desc) + ")");
+    if (!field) unknown_key(source, walked, "", cur_desc);
     if (dot == std::string::npos) {
       convert_field(value, field, source, walked);  // type check only
       cur[part] = value;

@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include "core/error.h"
+#include "data/modality_selection.h"
 #include "core/rng.h"
 #include "data/augment.h"
 #include "data/sampler.h"
@@ -20,15 +21,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, const proto::LoaderConfig
     raise(ErrorKind::kInvalidArgument, dataset_->dir(), ": loader needs square images, dataset has ", m.image_height,
           "x", m.image_width);
   out_size_ = config.image_size() > 0 ? config.image_size() : m.image_height;
-  if (config.modalities().empty()) {
-    for (size_t i = 0; i < m.modalities.size(); ++i) modality_ids_.push_back(static_cast<int>(i));
-  } else {
-    for (const auto& name : config.modalities()) {
-      const int idx = m.modality_index(name);
-      if (idx < 0) raise(ErrorKind::kConfig, "data.modalities: '", name, "' is not a modality of ", dataset_->dir());
-      modality_ids_.push_back(idx);
-    }
-  }
+  modality_ids_ = select_modalities(m, config).indices;
   for (const auto& field : config.text_fields())
     if (std::find(m.text_fields.begin(), m.text_fields.end(), field) == m.text_fields.end())
       raise(ErrorKind::kConfig, "data.text_fields: '", field, "' is not a text field of ", dataset_->dir(),

@@ -11,7 +11,7 @@
 #include "core/io.h"
 #include "data/image_codec.h"
 #include "data/manifest.h"
-#include "data/shard_writer.h"
+#include "data/dataset_writer.h"
 
 namespace fasrl::data {
 namespace {
@@ -95,16 +95,9 @@ int64_t pack_dataset(const PackOptions& o) {
     raise(ErrorKind::kInvalidArgument, o.csv_path, ": ", subject_set.size(),
           " distinct subjects; protocols need at least 3 (train/dev/test folds)");
 
-  make_dirs(o.out_dir);
-  ShardLayout layout{m.modalities, o.image_size, o.image_size, {}, o.compression_level};
-  for (size_t start = 0; start < rows.size(); start += static_cast<size_t>(o.samples_per_shard)) {
-    const size_t end = std::min(rows.size(), start + static_cast<size_t>(o.samples_per_shard));
-    char name[32];
-    std::snprintf(name, sizeof name, "shard-%05zu.h5", m.shards.size());
-    const std::string path = join_path(o.out_dir, name);
-    ShardWriter writer(path, layout, static_cast<int64_t>(end - start));
-    for (size_t i = start; i < end; ++i) {
-      const Row& r = rows[i];
+  DatasetWriter writer(o.out_dir, m, even_shard_rows(static_cast<int64_t>(rows.size()), o.samples_per_shard), o.compression_level);
+  {
+    for (const Row& r : rows) {
       Sample s;
       s.sample_id = r.sample_id;
       s.fine = static_cast<int16_t>(std::find(m.fine_labels.begin(), m.fine_labels.end(), r.label) - m.fine_labels.begin());
@@ -127,12 +120,9 @@ int64_t pack_dataset(const PackOptions& o) {
       }
       writer.add(s);
     }
-    writer.finish();
-    m.shards.push_back({name, static_cast<int64_t>(end - start), static_cast<int64_t>(std::filesystem::file_size(path)),
-                        sha256_file(path)});
   }
-  m.protocols = standard_protocols({subject_set.begin(), subject_set.end()}, m.domains, m.fine_to_coarse);
-  m.save(o.out_dir);
+  writer.manifest().protocols = standard_protocols({subject_set.begin(), subject_set.end()}, m.domains, m.fine_to_coarse);
+  writer.finish();
   return static_cast<int64_t>(rows.size());
 }
 

@@ -7,6 +7,7 @@
 #include "data/loader.h"
 #include "reasoning/response_format.h"
 #include "reasoning/rewards.h"
+#include "models/chat_template.h"
 #include "models/generate.h"
 
 namespace fasrl::eval {
@@ -40,28 +41,26 @@ std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<in
 }
 
 SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const reasoning::KnowledgeGraph& kg,
-                       const proto::LoaderConfig& data, const proto::SftConfig& sft, const proto::GrpoConfig& weights,
-                       const std::string& split) {
+                       const proto::LoaderConfig& data, const std::string& qa_field, const proto::MllmEvalConfig& settings,
+                       const proto::RewardConfig& weights, const std::string& split) {
   proto::LoaderConfig lc = data;
   lc.set_split(split);
   lc.set_shuffle(false);
   lc.set_drop_last(false);
   lc.clear_text_fields();
-  lc.add_text_fields(sft.qa_field());
+  lc.add_text_fields(qa_field);
   auto dataset = std::make_shared<const data::Dataset>(lc.dataset());
   data::Loader loader(dataset, lc, 0, 1, 0);
-  const int64_t limit = sft.eval_samples() > 0 ? std::min<int64_t>(sft.eval_samples(), loader.split_size()) : loader.split_size();
-  const int64_t im_end = tok.token_id("<|im_end|>"), answer_open = tok.token_id("<answer>"),
-                think_close = tok.token_id("</think>");
+  const int64_t limit = settings.samples() > 0 ? std::min<int64_t>(settings.samples(), loader.split_size()) : loader.split_size();
+  const int64_t im_end = tok.token_id(models::kImEndToken), answer_open = tok.token_id(reasoning::kAnswerOpen),
+                think_close = tok.token_id(reasoning::kThinkClose);
   if (im_end < 0 || answer_open < 0 || think_close < 0)
-    raise(ErrorKind::kConfig, "the tokenizer lacks <|im_end|>, <answer> or </think> (see fasrl tokenizer train)");
-  const auto answer_close = tok.encode("</answer>");
-  models::SamplingOptions o;
-  o.temperature = 0;
-  o.max_new_tokens = sft.eval_max_new_tokens();
-  o.eos_id = im_end;
-  o.pad_id = im_end;
-  o.banned_ids = models::policy_banned_ids(*model, tok);
+    raise(ErrorKind::kConfig, "the tokenizer lacks ", models::kImEndToken, ", ", reasoning::kAnswerOpen, " or ",
+          reasoning::kThinkClose, " (see fasrl tokenizer train)");
+  const auto answer_close = tok.encode(reasoning::kAnswerClose);
+  const std::vector<int64_t> banned = models::policy_banned_ids(*model, tok);
+  models::ChatSampling greedy;
+  greedy.max_new_tokens = settings.max_new_tokens();
 
   SplitScore out;
   int64_t seen = 0;
@@ -73,7 +72,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
     std::vector<torch::Tensor> own_images;  // per row: its slice of in.images
     int64_t offset = 0;
     for (int64_t i = 0; i < b; ++i) {
-      items.push_back(reasoning::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+      items.push_back(reasoning::qa_from_json(batch.text.at(qa_field)[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
       const int64_t k = static_cast<int64_t>(in.present[static_cast<size_t>(i)].size());
       own_images.push_back(k ? in.images.slice(0, offset, offset + k) : torch::Tensor());
       offset += k;
@@ -83,14 +82,12 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
       std::vector<std::vector<int64_t>> prompts;
       for (int64_t i = 0; i < b; ++i)
         prompts.push_back(models::chat_prompt_ids(tok, *model, in.present[static_cast<size_t>(i)], items[static_cast<size_t>(i)][q].question));
-      const auto gen = models::generate(model->language_model(), prompts, o, nullptr,
-                                        [&](const torch::Tensor& ids) { return model->embed(ids, batch_images); });
+      const auto gen = models::generate_chat(*model, tok, prompts, batch_images, greedy);
       for (int64_t i = 0; i < b; ++i) {
         const size_t r = static_cast<size_t>(i);
         const reasoning::QaItem& item = items[r][q];
-        std::vector<int64_t> completion = gen.tokens[r];
-        if (!completion.empty() && completion.back() == im_end) completion.pop_back();
-        const std::string text = tok.decode(completion);
+        const std::vector<int64_t>& completion = gen[r].content;
+        const std::string& text = gen[r].text;
         const reasoning::ParsedResponse parsed = reasoning::parse_response(text);
         KindScore& ks = out.kinds[item.kind];
         ++ks.items;
@@ -117,7 +114,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
           ids.insert(ids.end(), answer_close.begin(), answer_close.end());
           cands.push_back(ids);
         }
-        const auto lp = candidate_logprobs(*model, prefix, own_images[r], cands, im_end, o.banned_ids);
+        const auto lp = candidate_logprobs(*model, prefix, own_images[r], cands, im_end, banned);
         const size_t best = static_cast<size_t>(std::max_element(lp.begin(), lp.end()) - lp.begin());
         ks.ranked_correct += item.kind == "choice" ? names[best] == item.answer : names[best] == item.label;
         if (item.kind == "binary") {
@@ -156,14 +153,14 @@ double KindScore::majority() const {
 }
 
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
-                             const proto::LoaderConfig& data, const proto::SftConfig& sft,
-                             const proto::GrpoConfig& weights) {
+                             const proto::LoaderConfig& data, const std::string& qa_field,
+                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& weights) {
   torch::NoGradGuard no_grad;
   model->eval();
   MllmEvaluation e;
   e.protocol = data.protocol();
-  e.dev = score_split(model, tokenizer, kg, data, sft, weights, "dev");
-  e.test = score_split(model, tokenizer, kg, data, sft, weights, "test");
+  e.dev = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "dev");
+  e.test = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "test");
   auto both_classes = [](const metrics::ScoredSamples& s) {
     const auto attacks = std::count(s.is_attack.begin(), s.is_attack.end(), 1);
     return attacks > 0 && attacks < static_cast<int64_t>(s.size());

@@ -45,9 +45,10 @@ struct MllmEvaluation {
   metrics::FasReport fas;
 };
 
+// QA items come from text field `qa_field` (qa.field).
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
-                             const proto::LoaderConfig& data, const proto::SftConfig& sft,
-                             const proto::GrpoConfig& reward_weights = proto::GrpoConfig());
+                             const proto::LoaderConfig& data, const std::string& qa_field,
+                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& reward);
 // One flat metrics row: <kind>_accuracy, _ranked_accuracy, _reward per kind of
 // the test split, mean_reward over kinds, auc and acer.
 std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e);

@@ -7,7 +7,9 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/yaml_proto.h"
+#include "models/chat_template.h"
 #include "models/weights.h"
+#include "reasoning/response_format.h"
 
 namespace fasrl::eval {
 using nlohmann::json;
@@ -61,8 +63,8 @@ void export_mllm(const std::string& checkpoint_dir, const TensorMap& checkpoint_
         {"input", {{"image_size", v.image_size()},
                    {"normalize", "pixel / 255 * 2 - 1; one-channel modalities replicated to 3"},
                    {"missing_modality", "leave its tag block out of the prompt"}}},
-        {"chat", {{"template", "chatml"}, {"eos", "<|im_end|>"},
-                  {"response", "<think>...</think><answer>...</answer>"}}},
+        {"chat", {{"template", "chatml"}, {"eos", models::kImEndToken},
+                  {"response", reasoning::response_format_summary()}}},
         {"source_checkpoint", checkpoint_dir},
         {"model_sha256", sha256_file(weights_path)}}}};
   atomic_write_file(join_path(out_dir, "config.json"), cfg.dump(2) + "\n");

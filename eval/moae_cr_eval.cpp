@@ -6,23 +6,13 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/loader.h"
+#include "data/modality_selection.h"
 
 namespace fasrl::eval {
 
 proto::ClipConfig resolve_model_config(const proto::ClipConfig& model, const proto::LoaderConfig& data) {
-  const data::Manifest manifest = data::Manifest::load(data.dataset());
-  int channels = 0;
-  if (data.modalities().empty()) {
-    for (const auto& m : manifest.modalities) channels += m.channels;
-  } else {
-    for (const auto& name : data.modalities()) {
-      const int idx = manifest.modality_index(name);
-      if (idx < 0) raise(ErrorKind::kConfig, "data.modalities: '", name, "' is not a modality of ", data.dataset());
-      channels += manifest.modalities[static_cast<size_t>(idx)].channels;
-    }
-  }
   proto::ClipConfig out = model;
-  out.mutable_vision()->set_in_channels(channels);
+  out.mutable_vision()->set_in_channels(data::select_modalities(data::Manifest::load(data.dataset()), data).total_channels());
   return out;
 }
 

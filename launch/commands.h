@@ -9,8 +9,6 @@ namespace fasrl::launch {
 
 // --config F (or the schema defaults) with k.sub=value overrides, defaults filled in.
 proto::JobConfig load_job_config(const Args& args);
-// argc/argv for MPI_Init (set by main before any command runs).
-void set_process_args(int* argc, char*** argv);
 
 // commands_data.cpp
 int cmd_synth(const Args& args);

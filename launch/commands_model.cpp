@@ -13,10 +13,12 @@
 #include "reasoning/fakg.h"
 #include "data/image_codec.h"
 #include "data/manifest.h"
+#include "data/modality_selection.h"
 #include "reasoning/response_format.h"
 #include "metrics/fas_metrics.h"
 #include "metrics/score_file.h"
 #include "launch/runtime.h"
+#include "models/chat_template.h"
 #include "models/generate.h"
 #include "models/mllm.h"
 #include "models/weights.h"
@@ -24,7 +26,8 @@
 #include "eval/moae_cr_export.h"
 #include "eval/mllm_eval.h"
 #include "eval/mllm_export.h"
-#include "trainer/moae_cr_trainer.h"
+#include "eval/moae_cr_eval.h"
+#include "launch/algorithms.h"
 #include "launch/commands.h"
 
 namespace fasrl::launch {
@@ -70,19 +73,11 @@ int infer_mllm(const Args& args) {
   const std::string question =
       args.get("question", "Is the face in these images live or an attack? Answer live or attack.");
   const auto prompt = models::chat_prompt_ids(ex.bundle.tokenizer, *model, present, question);
-  const torch::Tensor batch = torch::stack(images);
-  models::SamplingOptions o;
-  o.temperature = 0;
-  o.max_new_tokens = args.get_int("max-tokens", 200);
-  o.eos_id = ex.bundle.tokenizer.token_id("<|im_end|>");
-  o.pad_id = o.eos_id;
-  o.banned_ids = models::policy_banned_ids(*model, ex.bundle.tokenizer);
+  models::ChatSampling greedy;
+  greedy.max_new_tokens = args.get_int("max-tokens", 200);
   torch::NoGradGuard g;
-  auto gen = models::generate(model->language_model(), {prompt}, o, nullptr,
-                              [&](const torch::Tensor& ids) { return model->embed(ids, batch); });
-  std::vector<int64_t> tokens = gen.tokens[0];
-  if (!tokens.empty() && tokens.back() == o.eos_id) tokens.pop_back();
-  const std::string response = ex.bundle.tokenizer.decode(tokens);
+  const std::string response =
+      models::generate_chat(*model, ex.bundle.tokenizer, {prompt}, torch::stack(images), greedy)[0].text;
   const reasoning::ParsedResponse parsed = reasoning::parse_response(response);
   out["question"] = question;
   out["response"] = response;
@@ -97,12 +92,12 @@ int infer_mllm(const Args& args) {
 // An sft/grpo checkpoint: the reasoning MLLM's held-out report.
 int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, const std::string& dir) {
   const data::Manifest manifest = data::Manifest::load(config.data().dataset());
-  models::MllmBundle bundle = models::load_mllm(config.mllm(), manifest.modality_names());
+  models::MllmBundle bundle = models::load_mllm(config.mllm(), data::select_modalities(manifest, config.data()).names);
   models::copy_weights(*bundle.model, ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(config.mllm().vision().image_size());
   const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
-                                        data, config.train().sft(), config.train().grpo());
+                                        data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward());
   std::cout << eval::write_mllm_report(config.run().dir(), e, manifest.fine_labels) << "\n";
   return 0;
 }
@@ -114,7 +109,7 @@ int cmd_eval(const Args& args) {
   configure_threads(config.run());
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
-  if (config.train().algorithm() == "sft" || config.train().algorithm() == "grpo") return eval_mllm(config, ck, dir);
+  if (find_algorithm(config.train().algorithm()).family == ModelFamily::kReasoningMllm) return eval_mllm(config, ck, dir);
   const proto::ClipConfig model_config = eval::resolve_model_config(config.model(), config.data());
   models::ClipModel model(model_config);
   model->load_weights(ck.model, join_path(dir, "model.safetensors"));
@@ -123,17 +118,9 @@ int cmd_eval(const Args& args) {
   std::vector<eval::SampleScore> scores;
   const auto report =
       eval::evaluate_moae_cr(model, eval::class_prompts(model_config, config.train().moae_cr()), data, &scores);
-  const std::string json = metrics::report_to_json(report, data::Manifest::load(data.dataset()).fine_labels);
-  make_dirs(join_path(config.run().dir(), "eval"));
-  for (const char* split : {"dev", "test"}) {  // score files that `fasrl eval scores` reads back
-    std::ostringstream csv;
-    csv << "score,is_attack,attack_type,sample_id\n" << std::setprecision(17);
-    for (const auto& s : scores)
-      if (s.split == split) csv << s.score << "," << s.is_attack << "," << s.fine << "," << s.sample_id << "\n";
-    atomic_write_file(join_path(config.run().dir(), std::string("eval/scores-") + split + ".csv"), csv.str());
-  }
-  atomic_write_file(join_path(config.run().dir(), "eval/report.json"), json + "\n");
-  std::cout << json << "\n";
+  std::cout << eval::write_moae_cr_report(config.run().dir(), report, scores,
+                                          data::Manifest::load(data.dataset()).fine_labels)
+            << "\n";
   return 0;
 }
 
@@ -143,16 +130,10 @@ int cmd_export(const Args& args) {
   configure_threads(config.run());
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
-  const std::string& algorithm = config.train().algorithm();
-  if (algorithm == "sft" || algorithm == "grpo") {
-    const data::Manifest manifest = data::Manifest::load(config.data().dataset());
-    std::vector<std::string> names;
-    std::vector<int> channels;
-    for (const auto& m : manifest.modalities) {
-      names.push_back(m.name);
-      channels.push_back(m.channels);
-    }
-    eval::export_mllm(dir, ck.model, config.mllm(), names, channels, args.get("out"));
+  if (find_algorithm(config.train().algorithm()).family == ModelFamily::kReasoningMllm) {
+    const data::ModalitySelection selected =
+        data::select_modalities(data::Manifest::load(config.data().dataset()), config.data());
+    eval::export_mllm(dir, ck.model, config.mllm(), selected.names, selected.channels, args.get("out"));
     std::cout << "exported " << dir << " to " << args.get("out") << " (HF-style MLLM directory)\n";
     return 0;
   }

@@ -11,8 +11,10 @@
 #include "core/yaml_proto.h"
 #include "data/dataset.h"
 #include "reasoning/qa_items.h"
+#include "reasoning/response_format.h"
 #include "launch/runtime.h"
 #include "models/bpe_trainer.h"
+#include "models/chat_template.h"
 #include "models/mllm.h"
 #include "models/tokenizer.h"
 #include "launch/commands.h"
@@ -83,7 +85,10 @@ int cmd_tokenizer_train(const Args& args) {
   }
   if (docs.empty()) raise(ErrorKind::kInvalidArgument, args.get("corpus", args.get("dataset")), ": no text to train on");
   models::BpeTrainOptions o;
-  o.special_tokens = models::reasoning_special_tokens({"rgb", "depth", "ir"});
+  // ChatML, the modality tags and image pad, then <think> </think> <answer> </answer>.
+  o.special_tokens = models::chat_special_tokens();
+  for (const auto& t : models::mllm_special_tokens({"rgb", "depth", "ir"})) o.special_tokens.push_back(t);
+  for (const auto& t : reasoning::response_special_tokens()) o.special_tokens.push_back(t);
   o.vocab_size = args.get_int("vocab-size", o.vocab_size);
   atomic_write_file(args.get("out"), models::train_bpe(docs, o));
   const auto tok = models::BpeTokenizer::load(args.get("out"));

@@ -68,7 +68,6 @@ Rank and world size come from the launcher (mpirun / srun) environment.
 int main(int argc, char** argv) {
   using namespace fasrl::launch;
   google::InitGoogleLogging(argv[0]);
-  set_process_args(&argc, &argv);
   FLAGS_logtostderr = true;
   std::vector<std::string> words(argv + 1, argv + argc);
   using Command = std::function<int(const Args&)>;

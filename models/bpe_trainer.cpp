@@ -118,11 +118,4 @@ std::string train_bpe(const std::vector<std::string>& documents, const BpeTrainO
   return tok.dump(1);
 }
 
-std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
-  std::string out;
-  for (const auto& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
-}
-
 }  // namespace fasrl::models

@@ -1,5 +1,7 @@
 #include "models/clip.h"
 
+#include "models/weights.h"
+
 #include <map>
 #include <sstream>
 
@@ -110,24 +112,8 @@ torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids, const torch::
 int ClipModelImpl::load_weights(const std::string& path) { return load_weights(load_safetensors(path).tensors, path); }
 
 int ClipModelImpl::load_weights(const std::map<std::string, torch::Tensor>& tensors, const std::string& path) {
-  torch::NoGradGuard g;
-  int loaded = 0;
-  for (auto& p : named_parameters()) {
-    auto it = tensors.find(p.key());
-    if (it == tensors.end()) {
-      if (p.key().find(".moae.") != std::string::npos) continue;  // MoAE is new: random init
-      raise(ErrorKind::kNotFound, path, ": tensor '", p.key(), "' is missing");
-    }
-    if (it->second.sizes() != p.value().sizes()) {
-      std::ostringstream os;
-      os << path << ": tensor '" << p.key() << "' has shape " << it->second.sizes() << ", the model expects "
-         << p.value().sizes();
-      raise(ErrorKind::kInvalidArgument, os.str());
-    }
-    p.value().copy_(it->second);
-    ++loaded;
-  }
-  return loaded;
+  // MoAE is new: its parameters may be absent from CLIP weights and keep their random init.
+  return copy_weights(*this, tensors, path, [](const std::string& name) { return name.find(".moae.") != std::string::npos; });
 }
 
 PromptTokens tokenize_prompts(const std::vector<std::string>& prompts, int64_t vocab_size, int64_t context_length) {

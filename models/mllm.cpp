@@ -3,7 +3,6 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/safetensors.h"
-#include "models/bpe_trainer.h"
 #include "models/weights.h"
 
 namespace fasrl::models {
@@ -18,13 +17,6 @@ std::vector<std::string> mllm_special_tokens(const std::vector<std::string>& mod
     out.push_back(modality_close_tag(m));
   }
   out.push_back(kImagePadToken);
-  return out;
-}
-
-std::vector<std::string> reasoning_special_tokens(const std::vector<std::string>& modalities) {
-  std::vector<std::string> out{"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
-  for (const auto& t : mllm_special_tokens(modalities)) out.push_back(t);
-  for (const char* t : {"<think>", "</think>", "<answer>", "</answer>"}) out.push_back(t);
   return out;
 }
 
@@ -128,11 +120,6 @@ std::vector<int64_t> policy_banned_ids(MllmImpl& mllm, const BpeTokenizer& token
 torch::Tensor mllm_image(const torch::Tensor& chw01) {
   const torch::Tensor img = chw01.size(0) == 1 ? chw01.expand({3, -1, -1}) : chw01;
   return img.sub(0.5).div(0.5);
-}
-
-std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
-                                     const std::string& question) {
-  return tok.encode(apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
 }
 
 MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities) {

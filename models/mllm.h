@@ -27,11 +27,6 @@ std::string modality_close_tag(const std::string& modality);  // "</rgb>"
 // Special tokens a tokenizer needs for these modalities (tags + image pad).
 std::vector<std::string> mllm_special_tokens(const std::vector<std::string>& modalities);
 
-// Every special token fasrl's reasoning data uses: ChatML, the modality tags
-// and image pad, and <think> </think> <answer> </answer>. The default
-// tokenizer is trained with these.
-std::vector<std::string> reasoning_special_tokens(const std::vector<std::string>& modalities);
-
 class MllmImpl : public torch::nn::Module {
  public:
   MllmImpl(const proto::MllmConfig& config, int64_t image_pad_id);
@@ -91,11 +86,6 @@ struct MllmImages {
 };
 MllmImages mllm_images(const std::vector<torch::Tensor>& per_modality, const torch::Tensor& mask,
                        const std::vector<std::string>& names);
-
-// The user turn (image blocks of the present modalities, newline, question)
-// through the ChatML template with the assistant header: what generation starts from.
-std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
-                                     const std::string& question);
 
 // A job's model: the tokenizer (mllm.tokenizer), the MLLM over `modalities`,
 // weights from mllm.init_from (a directory with model.safetensors: a

@@ -12,6 +12,14 @@ std::string trim(const std::string& s) {
 }
 }  // namespace
 
+std::vector<std::string> response_special_tokens() { return {kThinkOpen, kThinkClose, kAnswerOpen, kAnswerClose}; }
+
+std::string format_response(const std::string& think, const std::string& answer) {
+  return std::string(kThinkOpen) + think + kThinkClose + kAnswerOpen + answer + kAnswerClose;
+}
+
+std::string response_format_summary() { return format_response("...", "..."); }
+
 ParsedResponse parse_response(const std::string& text) {
   // [\s\S] = any character including newline (ECMAScript has no dot-all flag).
   static const std::regex full(R"(^\s*<think>([\s\S]*?)</think>\s*<answer>([\s\S]*?)</answer>\s*$)");

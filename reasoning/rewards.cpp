@@ -14,7 +14,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 Reward score_response(const std::string& response, const QaItem& item, const std::string& true_fine,
-                      const KnowledgeGraph& kg, const proto::GrpoConfig& w) {
+                      const KnowledgeGraph& kg, const proto::RewardConfig& w) {
   Reward r;
   const ParsedResponse parsed = parse_response(response);
   r.format = parsed.well_formed ? 1 : 0;

@@ -5,8 +5,9 @@
 //             appears in the <think> text): +1 for each the graph says supports the
 //             sample's true class, −1 for each it contradicts, 0 otherwise; the
 //             mean over claimed cues, so in [−1, 1]; 0 when none is claimed.
-// total = format_weight·format + accuracy_weight·accuracy + kg_weight·kg.
-// (In data/, not rollout/: the learners' held-out evaluation scores with them too.)
+// total = format_weight·format + accuracy_weight·accuracy + kg_weight·kg
+// (train.grpo.reward). Pure functions, shared by the rollout workers and the
+// held-out evaluation.
 #pragma once
 #include <map>
 #include <string>
@@ -24,6 +25,6 @@ struct Reward {
 
 // `true_fine`: the sample's fine category id.
 Reward score_response(const std::string& response, const QaItem& item, const std::string& true_fine,
-                      const KnowledgeGraph& kg, const proto::GrpoConfig& weights);
+                      const KnowledgeGraph& kg, const proto::RewardConfig& weights);
 
 }  // namespace fasrl::reasoning

@@ -1,15 +1,15 @@
 // A rollout worker (ranks L..W-1 of a GRPO job). It serves the learners l with
-// l % R == its rollout index. For each learner step s it:
-//   makes sure its weights are at least version s − max_staleness (receiving
-//   from learner 0, taking the newest that has arrived),
-//   reads prompts_per_batch prompts from its own slice of the train split
-//   (prompt batch n = s·served + j: a function of the step, so a resumed job
-//   regenerates exactly the steps not yet learned from — none lost, none twice),
-//   samples G completions per prompt, scores them (data/rewards.h), computes
-//   group advantages and sends a RolloutBatch to the learner.
-// Stop: learner 0 sends version −1 (end of training or preemption); the
-// worker answers each of its learners with an empty message (after every
-// batch already sent) and returns.
+// l % R == its rollout index. For each learner step s and each learner it serves:
+//   sync weights   newest from learner 0, at least version s − max_staleness
+//                  (rollout/weight_inbox.h)
+//   next prompts   prompts_per_batch samples of its own slice of the train
+//                  split (rollout/prompt_stream.h), one QA item each
+//   sample G       completions per prompt (models::generate_chat)
+//   score          rewards (reasoning/rewards.h)
+//   advantages     group-relative (rollout/advantages.h)
+//   send           a RolloutBatch to the learner (comm/role_protocol.h)
+// Stop: learner 0's stop message; the worker then ends each of its learners'
+// streams (after every batch already sent) and returns.
 #pragma once
 #include <mpi.h>
 
@@ -23,8 +23,8 @@ struct RolloutJob {
   proto::LoaderConfig data;
   proto::MllmConfig model;
   proto::GrpoConfig grpo;
-  proto::QaConfig qa;
-  std::string qa_field;
+  proto::QaConfig qa;  // the knowledge graph (KG reward) and the QA text field
+  proto::CommConfig comm;
   int64_t steps = 0;
 };
 

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/dataset.h"
-#include "data/shard_writer.h"
+#include "data/dataset_writer.h"
 
 namespace fasrl::synth {
 using namespace fasrl::data;
@@ -24,14 +24,12 @@ QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string&
   for (const auto& l : m.fine_labels)
     if (!kg.has_category(l)) raise(ErrorKind::kConfig, "qa.knowledge_graph: no category for the dataset's label '", l, "'");
   if (std::find(m.text_fields.begin(), m.text_fields.end(), field) == m.text_fields.end()) m.text_fields.push_back(field);
-  make_dirs(out_dir);
-  ShardLayout layout{m.modalities, m.image_height, m.image_width, m.text_fields, 4};
+  std::vector<int64_t> shard_rows;  // the input's shards, one to one
+  for (int sh = 0; sh < in.num_shards(); ++sh) shard_rows.push_back(in.shard(sh).size());
+  DatasetWriter writer(out_dir, m, shard_rows, 4);
   QaDatasetSummary summary;
   for (int sh = 0; sh < in.num_shards(); ++sh) {
     const ShardReader& reader = in.shard(sh);
-    ShardEntry& entry = m.shards[static_cast<size_t>(sh)];
-    const std::string path = join_path(out_dir, entry.file);
-    ShardWriter writer(path, layout, reader.size());
     for (int64_t row = 0; row < reader.size(); ++row) {
       Sample s = reader.read_sample(row);
       QaSample q{s.sample_id, m.fine_labels.at(static_cast<size_t>(s.fine)), {}, {}};
@@ -49,11 +47,8 @@ QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string&
       writer.add(s);
       ++summary.samples;
     }
-    writer.finish();
-    entry.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-    entry.sha256 = sha256_file(path);
   }
-  m.save(out_dir);
+  writer.finish();
   return summary;
 }
 

@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "data/manifest.h"
-#include "data/shard_writer.h"
+#include "data/dataset_writer.h"
 #include "synth/synth_face.h"
 
 namespace fasrl::synth {
@@ -34,7 +34,6 @@ void validate(const proto::SynthConfig& c) {
 SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
   validate(c);
   Stopwatch clock;
-  make_dirs(c.out_dir());
   Manifest m;
   m.name = "synth";
   m.image_height = m.image_width = c.image_size();
@@ -42,34 +41,15 @@ SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
   for (int d = 0; d < c.num_domains(); ++d) m.domains.push_back("d" + std::to_string(d));
   m.text_fields = {"cues"};
 
-  ShardLayout layout{m.modalities, c.image_size(), c.image_size(), m.text_fields, c.compression_level()};
   const int64_t total = static_cast<int64_t>(c.num_subjects()) * c.samples_per_subject();
   const int num_attack_types = static_cast<int>(m.fine_labels.size()) - 1;
-  std::unique_ptr<ShardWriter> writer;
-  int64_t written = 0, shard_end = 0;
-  auto open_shard = [&] {
-    const int64_t rows = std::min<int64_t>(c.samples_per_shard(), total - written);
-    char name[32];
-    std::snprintf(name, sizeof name, "shard-%05zu.h5", m.shards.size());
-    m.shards.push_back({name, rows, 0, ""});
-    shard_end = written + rows;
-    writer = std::make_unique<ShardWriter>(join_path(c.out_dir(), name), layout, rows);
-  };
-  auto close_shard = [&] {
-    writer->finish();
-    writer.reset();
-    ShardEntry& e = m.shards.back();
-    const std::string path = join_path(c.out_dir(), e.file);
-    e.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-    e.sha256 = sha256_file(path);
-  };
+  DatasetWriter writer(c.out_dir(), m, even_shard_rows(total, c.samples_per_shard()), c.compression_level());
 
   for (int subject = 0; subject < c.num_subjects(); ++subject) {
     const SubjectLook look = make_subject_look(c.seed(), subject);
     const int domain = subject % c.num_domains();
     const DomainLook dom = make_domain_look(c.seed(), domain);
     for (int k = 0; k < c.samples_per_subject(); ++k) {
-      if (!writer) open_shard();
       Rng rng(derive_seed(c.seed(), static_cast<uint64_t>(subject), static_cast<uint64_t>(k)));
       const int fine = rng.bernoulli(c.live_fraction()) ? 0 : 1 + static_cast<int>(rng.below(num_attack_types));
       const int donor = static_cast<int>((subject + 1 + rng.below(c.num_subjects() - 1)) % c.num_subjects());
@@ -94,16 +74,14 @@ SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
         }
       }
       s.text["cues"] = nlohmann::json(face.cues).dump();
-      writer->add(s);
-      ++written;
-      if (written == shard_end) close_shard();
+      writer.add(s);
     }
   }
   std::vector<int> subjects(c.num_subjects());
   std::iota(subjects.begin(), subjects.end(), 0);
-  m.protocols = standard_protocols(subjects, m.domains, m.fine_to_coarse);
-  m.save(c.out_dir());
-  return {written, static_cast<int>(m.shards.size()), clock.seconds()};
+  writer.manifest().protocols = standard_protocols(subjects, m.domains, m.fine_to_coarse);
+  const Manifest& written = writer.finish();
+  return {writer.written(), static_cast<int>(written.shards.size()), clock.seconds()};
 }
 
 }  // namespace fasrl::synth

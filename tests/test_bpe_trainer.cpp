@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "models/bpe_trainer.h"
+#include "models/chat_template.h"
 #include "models/tokenizer.h"
 
 using namespace fasrl::models;
@@ -10,6 +11,7 @@ TEST(BpeTrainer, LearnsFrequentWordsDeterministicallyAndRoundTrips) {
   for (int i = 0; i < 200; ++i)
     docs.push_back("the depth map is flat, the IR shows screen glare " + std::to_string(i % 17) + " moiré\n");
   BpeTrainOptions o;
+  o.special_tokens = chat_special_tokens();
   o.vocab_size = 320;
   const std::string json = train_bpe(docs, o);
   EXPECT_EQ(json, train_bpe(docs, o));

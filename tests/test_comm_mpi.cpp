@@ -3,11 +3,14 @@
 
 #include "comm/collective.h"
 #include "comm/grad_sync.h"
+#include "comm/role_protocol.h"
 #include "comm/world.h"
 #include "mpi_test_main.h"
+#include "core/timer.h"
 #include "test_util.h"
 
 using namespace fasrl::comm;
+using fasrl::Stopwatch;
 
 namespace {
 const World& world() { return fasrl::testing::mpi_world(); }
@@ -70,4 +73,51 @@ TEST(Roles, SplitIntoLearnersAndRolloutAndRejectImpossible) {
   EXPECT_EQ(s.role, world().rank == 0 ? Role::kLearner : Role::kRollout);
   EXPECT_EQ(s.role_size, world().rank == 0 ? 1 : world().size - 1);
   fasrl::testing::expect_error([&] { split_roles(world(), world().size + 1); }, {"cannot split", "learners"});
+}
+
+TEST(CollectiveFactory, HonoursCommBackendAndNamesWhatIsWrong) {
+  auto config = comm_config();
+  config.set_backend("auto");
+  EXPECT_EQ(make_collective(world().comm, config, torch::kCPU)->backend(), "mpi");  // CPU tensors: MPI
+  config.set_backend("mpi");
+  EXPECT_EQ(make_collective(world().comm, config, torch::kCPU)->backend(), "mpi");
+  config.set_backend("nccl");  // CUDA only: a clear error on the CPU (or without NCCL)
+  fasrl::testing::expect_error([&] { make_collective(world().comm, config, torch::kCPU); }, {"comm.backend: 'nccl'"});
+  config.set_backend("gloo");
+  fasrl::testing::expect_error([&] { make_collective(world().comm, config, torch::kCPU); },
+                               {"comm.backend: 'gloo' is not one of: auto, mpi, nccl"});
+}
+
+TEST(RoleProtocol, ReceiveIsBoundedAndNamesTheSilentPeer) {
+  // Rank 1 sends one message and then nothing: rank 0's second wait times out naming rank 1.
+  fasrl::proto::RolloutBatch one;
+  one.set_step(1);
+  if (world().rank == 1) {
+    Outbox out(world().comm);
+    out.send(0, kRolloutTag, encode_rollout(one));
+  }
+  if (world().rank == 0) {
+    EXPECT_EQ(recv_bytes(world().comm, 1, kRolloutTag, 5, "RolloutBatch"), encode_rollout(one));
+    Stopwatch clock;
+    fasrl::testing::expect_error([&] { recv_bytes(world().comm, 1, kRolloutTag, 0.3, "RolloutBatch"); },
+                                 {"no RolloutBatch from rank 1 within 0.3 s (comm.timeout_s)"});
+    EXPECT_LT(clock.seconds(), 5.0);
+  }
+  MPI_Barrier(world().comm);
+}
+
+TEST(RoleProtocol, StopAndEndMarkersRoundTrip) {
+  std::vector<torch::Tensor> params{torch::zeros({2})};
+  const WeightMessage stop = decode_weights_into(encode_stop(), params, "test");
+  EXPECT_TRUE(stop.stop);
+  const WeightMessage w = decode_weights_into(encode_weights(3, {torch::ones({2})}), params, "test");
+  EXPECT_FALSE(w.stop);
+  EXPECT_EQ(w.version, 3);
+  EXPECT_TRUE(torch::equal(params[0], torch::ones({2})));
+  EXPECT_FALSE(decode_rollout("", "test").has_value());  // the end marker
+  fasrl::proto::RolloutBatch b;
+  b.set_step(4);
+  EXPECT_EQ(decode_rollout(encode_rollout(b), "test")->step(), 4);
+  fasrl::testing::expect_error([] { decode_rollout("\xff\xff\xff", "RolloutBatch from rank 2"); },
+                               {"RolloutBatch from rank 2", "malformed"});
 }

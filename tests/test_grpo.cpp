@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "comm/messages.h"
+#include "comm/role_protocol.h"
 #include "reasoning/rewards.h"
 #include "proto/rollout.pb.h"
 #include "rollout/advantages.h"
@@ -40,7 +40,7 @@ proto::RolloutBatch valid_batch() {
 
 TEST(Rewards, HandWrittenRationales) {
   const auto kg = reasoning::KnowledgeGraph::load(kGraph);
-  proto::GrpoConfig w;  // format 0.5, accuracy 1, kg 0.5
+  proto::RewardConfig w;  // format 0.5, accuracy 1, kg 0.5
   // Well formed, right answer, cues the graph supports for replay.
   auto r = reasoning::score_response(
       "<think>The colour image shows a moire pattern; the infrared image shows screen glare.</think><answer>replay</answer>",
@@ -116,12 +116,12 @@ TEST(RolloutBatch, RoundTripAndMalformedMessagesAreRejected) {
 
 TEST(WeightMessages, RoundTripAndWrongSizeIsAnError) {
   std::vector<torch::Tensor> src{torch::randn({3, 4}), torch::randn({5}), torch::randn({2, 2, 2}).to(torch::kFloat64)};
-  const std::string bytes = comm::pack_weights(17, src);
+  const std::string bytes = comm::encode_weights(17, src);
   EXPECT_EQ(bytes.size(), 8u + 4u * (12 + 5 + 8));
   std::vector<torch::Tensor> dst{torch::zeros({3, 4}), torch::zeros({5}), torch::zeros({2, 2, 2}, torch::kFloat64)};
-  EXPECT_EQ(comm::unpack_weights_into(bytes, dst, "test"), 17);
+  EXPECT_EQ(comm::decode_weights_into(bytes, dst, "test").version, 17);
   for (size_t i = 0; i < src.size(); ++i) EXPECT_TRUE(torch::allclose(dst[i], src[i], 1e-6, 1e-6)) << i;
   std::vector<torch::Tensor> wrong{torch::zeros({3, 4})};
-  fasrl::testing::expect_error([&] { comm::unpack_weights_into(bytes, wrong, "weights from learner 0"); },
+  fasrl::testing::expect_error([&] { comm::decode_weights_into(bytes, wrong, "weights from learner 0"); },
                                {"weights from learner 0", "108 bytes, expected 56"});
 }

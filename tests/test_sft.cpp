@@ -4,7 +4,7 @@
 #include "reasoning/response_format.h"
 #include "synth/qa_dataset.h"
 #include "synth/synth_dataset.h"
-#include "models/bpe_trainer.h"
+#include "models/chat_template.h"
 #include "trainer/sft_data.h"
 #include "test_util.h"
 
@@ -111,7 +111,7 @@ TEST(SftData, AnswerSwapReplacesTheConfiguredFractionReproducibly) {
     for (int b = 0; b < 4; ++b) {
       const data::Batch batch = loader.next();
       const auto in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
-      const auto seqs = trainer::sft_batch_sequences(batch, in, tok, *m, sft, 9);
+      const auto seqs = trainer::sft_batch_sequences(batch, in, tok, *m, "qa", sft, 9);
       for (size_t i = 0; i < seqs.size(); ++i) {
         std::vector<int64_t> target;
         for (size_t t = 0; t < seqs[i].ids.size(); ++t)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "comm/role_protocol.h"
 #include "core/error.h"
 #include "models/mllm.h"
 
@@ -9,9 +10,10 @@ namespace fasrl::trainer {
 
 proto::RolloutBatch parse_rollout_batch(const std::string& bytes, int from, int64_t step, int max_staleness,
                                         int group_size, int64_t vocab) {
-  proto::RolloutBatch b;
   const std::string who = "RolloutBatch from rank " + std::to_string(from);
-  if (!b.ParseFromString(bytes)) raise(ErrorKind::kCorruption, who, ": malformed message (", bytes.size(), " bytes)");
+  const std::optional<proto::RolloutBatch> decoded = comm::decode_rollout(bytes, who);
+  if (!decoded) raise(ErrorKind::kCorruption, who, ": the stream ended before step ", step);
+  const proto::RolloutBatch& b = *decoded;
   if (b.step() != step) raise(ErrorKind::kCorruption, who, ": is for step ", b.step(), ", the learner is at step ", step);
   if (b.policy_version() > step || b.policy_version() < step - max_staleness)
     raise(ErrorKind::kCorruption, who, ": policy version ", b.policy_version(), " is outside [", step - max_staleness, ", ",

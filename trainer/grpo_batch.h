@@ -1,4 +1,5 @@
-// A received RolloutBatch, checked before it touches the model: parse errors,
+// A received RolloutBatch (decoded by comm/role_protocol.h), checked before it
+// touches the model: parse errors, the end of the stream,
 // wrong step, a policy version outside [step − max_staleness, step], wrong
 // group size, token ids outside the vocabulary, log-prob / token count
 // mismatches, non-finite values and wrong image byte counts are errors naming

@@ -2,14 +2,17 @@
 
 #include <glog/logging.h>
 
-#include "comm/messages.h"
+#include "comm/role_protocol.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/timer.h"
 #include "data/dataset.h"
+#include "data/modality_selection.h"
 #include "models/generate.h"
+#include "models/chat_template.h"
 #include "trainer/grpo_batch.h"
 #include "trainer/grpo_loss.h"
+#include "trainer/grpo_metrics.h"
 #include "trainer/learner.h"
 
 namespace fasrl::trainer {
@@ -77,22 +80,16 @@ torch::Tensor token_logprobs(models::MllmImpl& m, const PolicyInputs& in, double
   return logp.gather(-1, in.targets.unsqueeze(-1)).squeeze(-1);
 }
 
-double std_of(const std::vector<double>& v, double mean) {
-  double s = 0;
-  for (double x : v) s += (x - mean) * (x - mean);
-  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size())) : 0;
-}
-
 }  // namespace
 
 GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm world) {
-  const proto::GrpoConfig& g = job.train.grpo();
+  const proto::GrpoConfig& g = job.grpo;
   if (roles.num_rollout < 1)
     raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " leaves no rollout rank: run GRPO on more than ",
           roles.num_learners, " ranks");
   torch::manual_seed(job.run.seed());
   auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
-  const std::vector<std::string> modalities = dataset->manifest().modality_names();
+  const std::vector<std::string> modalities = data::select_modalities(dataset->manifest(), job.data).names;
   models::MllmBundle bundle = models::load_mllm(job.model, modalities);
   models::Mllm& model = bundle.model;
   models::Mllm reference{nullptr};
@@ -102,41 +99,35 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     for (auto& p : reference->parameters()) p.requires_grad_(false);
   }
   const reasoning::KnowledgeGraph kg = reasoning::KnowledgeGraph::load(job.qa.knowledge_graph());
-  const int64_t pad_id = bundle.tokenizer.token_id("<|endoftext|>");
+  const int64_t pad_id = bundle.tokenizer.token_id(models::kEndOfTextToken);
   const std::vector<int64_t> banned = models::policy_banned_ids(*model, bundle.tokenizer);
   proto::LoaderConfig eval_data = job.data;
   eval_data.set_image_size(job.model.vision().image_size());
 
-  LearnerSession session(*model, {job.run, job.optim, job.train, job.comm, job.config_json}, roles.role_comm);
+  LearnerSession session(*model, {job.run, job.optim, job.loop, job.comm, job.config_json}, roles.role_comm);
   const int rank = session.rank(), world_size = session.world();
   TrainerState& state = session.state();
-  const int my_worker = roles.num_learners + rank % roles.num_rollout;
   std::vector<torch::Tensor> params;
   for (const auto& p : session.params()) params.push_back(p.second);
+  std::vector<int> workers;
+  for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w) workers.push_back(w);
+  comm::WeightPublisher publisher(world, rank == 0 ? workers : std::vector<int>{});  // learner 0 publishes
+  comm::RolloutReceiver rollouts(world, roles.num_learners + rank % roles.num_rollout, job.comm.timeout_s());
 
   GrpoResult result;
-  comm::Outbox outbox(world);
-  auto publish = [&](int64_t version) {  // learner 0 -> every rollout worker
+  auto publish = [&](int64_t version) {
     if (rank != 0) return;
     Stopwatch clock;
-    outbox.pending();
-    const std::string bytes = comm::pack_weights(version, params);
-    for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w) outbox.send(w, comm::kWeightsTag, bytes);
+    result.weight_bytes += publisher.publish(version, params);
     result.weight_sync_seconds += clock.seconds();
-    result.weight_bytes += static_cast<double>(bytes.size()) * roles.num_rollout;
   };
-  auto stop_rollout = [&] {  // version −1, then drain what our worker still sends until its empty marker
-    if (rank == 0) {
-      const int64_t stop = -1;
-      for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w)
-        outbox.send(w, comm::kWeightsTag, std::string(reinterpret_cast<const char*>(&stop), sizeof stop));
-    }
-    while (!comm::recv_bytes(world, my_worker, comm::kRolloutTag).empty()) {
-    }
-    outbox.wait_all();
+  auto stop_rollout = [&] {  // stop, then drain what our worker still sends until its end marker
+    publisher.stop();
+    rollouts.drain();
+    publisher.wait_all();
   };
   auto evaluate = [&](const char* when) {
-    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.train.sft(), g);
+    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.qa.field(), job.mllm_eval, g.reward());
     session.log(eval::mllm_eval_row(e, when, state.step));
     return e;
   };
@@ -144,19 +135,19 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
 
   state.policy_version = state.step;
   publish(state.step);
-  if (rank == 0 && can_eval && job.train.eval_every() > 0 && state.step == 0) evaluate("before");
+  if (rank == 0 && can_eval && job.loop.eval_every() > 0 && state.step == 0) evaluate("before");
   Stopwatch run_clock, log_clock;
   int64_t tokens_since_log = 0;
-  while (state.step < job.train.steps()) {
+  while (state.step < job.loop.steps()) {
     if (session.begin_step({})) {
       stop_rollout();
       result.preempted = true;
       result.steps = state.step;
       return result;
     }
-    const std::string bytes = comm::recv_bytes(world, my_worker, comm::kRolloutTag);
-    const proto::RolloutBatch batch = parse_rollout_batch(bytes, my_worker, state.step, g.max_staleness(), g.group_size(),
-                                                          job.model.decoder().vocab_size());
+    // Receive this step's rollouts, recompute log-probs, loss, step, publish.
+    const proto::RolloutBatch batch = parse_rollout_batch(rollouts.next_bytes(), rollouts.worker(), state.step,
+                                                          g.max_staleness(), g.group_size(), job.model.decoder().vocab_size());
     const PolicyInputs in = policy_inputs(batch, pad_id);
     torch::Tensor entropy;
     const torch::Tensor logp = token_logprobs(*model, in, g.temperature(), banned, &entropy);
@@ -170,46 +161,17 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     loss.loss.backward();
     const double grad_norm = session.apply_gradients();
     state.policy_version = state.step;
-    if (state.step < job.train.steps()) publish(state.step);
+    if (state.step < job.loop.steps()) publish(state.step);
     tokens_since_log += in.completion_tokens;
     result.samples += in.advantages.size(0) * world_size;
 
-    if (state.step % std::max(1, job.train.log_every()) == 0 || state.step == job.train.steps()) {
-      std::vector<double> reward, format, accuracy, kgc;
-      for (const auto& gr : batch.groups())
-        for (const auto& c : gr.completions()) {
-          reward.push_back(c.reward());
-          format.push_back(c.reward_terms().at("format"));
-          accuracy.push_back(c.reward_terms().at("accuracy"));
-          kgc.push_back(c.reward_terms().at("kg"));
-        }
-      auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
-      const double mask_sum = in.mask.sum().item<double>();
-      const auto avg = session.average({mean(reward), std_of(reward, mean(reward)), mean(format), std_of(format, mean(format)),
-                                        mean(accuracy), std_of(accuracy, mean(accuracy)), mean(kgc), std_of(kgc, mean(kgc)),
-                                        loss.kl, loss.clip_fraction, (entropy * in.mask).sum().item<double>() / mask_sum,
-                                        mask_sum / static_cast<double>(in.advantages.size(0)),
-                                        static_cast<double>(state.step - 1 - batch.policy_version()), loss.loss.item<double>(),
-                                        loss.ratio_mean});
+    if (state.step % std::max(1, job.loop.log_every()) == 0 || state.step == job.loop.steps()) {
+      GrpoMetrics m = measure_grpo_step(batch, loss, entropy, in.mask, state.step);
+      m.set_values(session.average(m.values()));
       const double tokens = session.sum(static_cast<double>(tokens_since_log));
-      session.log({{"step", state.step},
-                   {"reward", avg[0]},
-                   {"reward_std", avg[1]},
-                   {"reward_format", avg[2]},
-                   {"reward_format_std", avg[3]},
-                   {"reward_accuracy", avg[4]},
-                   {"reward_accuracy_std", avg[5]},
-                   {"reward_kg", avg[6]},
-                   {"reward_kg_std", avg[7]},
-                   {"kl", avg[8]},
-                   {"clip_fraction", avg[9]},
-                   {"entropy", avg[10]},
-                   {"response_length", avg[11]},
-                   {"staleness", avg[12]},
-                   {"loss", avg[13]},
-                   {"ratio", avg[14]},
-                   {"grad_norm", grad_norm},
-                   {"tokens_per_s", tokens / log_clock.seconds()}});
+      nlohmann::json row = {{"step", state.step}, {"grad_norm", grad_norm}, {"tokens_per_s", tokens / log_clock.seconds()}};
+      m.add_to(row);
+      session.log(row);
       tokens_since_log = 0;
       log_clock.reset();
     }

@@ -5,8 +5,8 @@
 //   the sampled tokens (and the frozen reference's when beta > 0), applies
 //   the clipped GRPO loss (trainer/grpo_loss.h), averages gradients over the
 //   learners and steps AdamW; learner 0 then sends the new weights (version
-//   s+1) to every rollout worker. Rank 0 logs reward mean/std per component,
-//   KL, clip fraction, entropy, response length, tokens/s and staleness.
+//   s+1) to every rollout worker (comm/role_protocol.h). Rank 0 logs the
+//   GrpoMetrics (trainer/grpo_metrics.h), grad norm and tokens/s.
 // The policy version is the optimizer step and is part of the checkpoint; the
 // prompts of step s are a function of s, so a resumed job neither loses nor
 // repeats a step's data.
@@ -27,9 +27,11 @@ struct GrpoJob {
   proto::LoaderConfig data;
   proto::MllmConfig model;
   proto::OptimConfig optim;
-  proto::TrainConfig train;
+  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
   proto::CommConfig comm;
-  proto::QaConfig qa;
+  proto::GrpoConfig grpo;
+  proto::MllmEvalConfig mllm_eval;
+  proto::QaConfig qa;  // the knowledge graph and the QA text field
   std::string config_json;
 };
 

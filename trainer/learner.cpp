@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "comm/world.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/preemption.h"
@@ -13,12 +14,6 @@
 namespace fasrl::trainer {
 namespace {
 
-void broadcast_string(std::string& s, MPI_Comm comm) {
-  int64_t n = static_cast<int64_t>(s.size());
-  MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
-  s.resize(static_cast<size_t>(n));
-  MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, comm);
-}
 
 torch::Tensor cpu_rng_state() {
   at::Generator gen = torch::globalContext().defaultGenerator(torch::kCPU);
@@ -36,8 +31,8 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 
 LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec, MPI_Comm learners)
     : model_(model), spec_(spec) {
-  MPI_Comm_rank(learners, &rank_);
-  MPI_Comm_size(learners, &world_);
+  rank_ = comm::rank_in(learners);
+  world_ = comm::size_of(learners);
   if (spec.train.steps() < 1) raise(ErrorKind::kConfig, "train.steps must be >= 1, got ", spec.train.steps());
   for (auto& p : model.named_parameters()) {
     params_.emplace_back(p.key(), p.value());
@@ -45,7 +40,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   }
   optimizer_ = make_optimizer(params_, spec.optim);
   comm::check_same_shapes(learners, tensors_, "model parameters");
-  collective_ = comm::make_mpi_collective(learners, spec.comm);
+  collective_ = comm::make_collective(learners, spec.comm, torch::kCPU);  // CPU models today
 
   // Resume: rank 0 picks the newest checkpoint that verifies; every rank loads that one.
   std::string chosen;
@@ -56,7 +51,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
     if (latest) LOG(INFO) << "resuming from " << chosen;
     for (const auto& s : skipped) LOG(ERROR) << s;
   }
-  broadcast_string(chosen, learners);
+  comm::broadcast_string(chosen, 0, learners);
   if (!chosen.empty()) {
     if (!latest) latest = load_checkpoint(chosen);  // rank 0 has it already
     models::copy_weights(model, latest->model, chosen + "/model.safetensors");

@@ -21,8 +21,9 @@ struct MoaeCrJob {
   proto::LoaderConfig data;
   proto::ClipConfig model;
   proto::OptimConfig optim;
-  proto::TrainConfig train;
+  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
   proto::CommConfig comm;
+  proto::MoaeCrConfig moae_cr;
   std::string config_json;
 };
 

@@ -2,13 +2,10 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "models/bpe_trainer.h"
+#include "models/chat_template.h"
+#include "reasoning/response_format.h"
 
 namespace fasrl::trainer {
-
-std::string response_text(const std::string& path, const std::string& answer) {
-  return "<think>" + path + "</think><answer>" + answer + "</answer>";
-}
 
 ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mllm, const std::vector<std::string>& present,
                           const std::string& question, const std::string& path, const std::string& answer,
@@ -16,7 +13,7 @@ ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mll
   ChatSequence s;
   s.ids = models::chat_prompt_ids(tok, mllm, present, question);
   s.is_target.assign(s.ids.size(), 0);
-  const auto response = tok.encode(response_text(path, answer) + "<|im_end|>");
+  const auto response = models::chat_completion_ids(tok, reasoning::format_response(path, answer));
   s.ids.insert(s.ids.end(), response.begin(), response.end());
   s.is_target.resize(s.ids.size(), 1);
   s.images = images;
@@ -86,11 +83,11 @@ SequenceBatch collate(const std::vector<ChatSequence>& seqs, int64_t max_length,
 // from the sample id and the epoch.
 std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const models::MllmImages& in,
                                           const models::BpeTokenizer& tok, models::MllmImpl& mllm,
-                                          const proto::SftConfig& sft, uint64_t seed) {
+                                          const std::string& qa_field, const proto::SftConfig& sft, uint64_t seed) {
   const int64_t b = batch.size();
   std::vector<std::vector<reasoning::QaItem>> items;
   for (int64_t i = 0; i < b; ++i)
-    items.push_back(reasoning::qa_from_json(batch.text.at(sft.qa_field())[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
+    items.push_back(reasoning::qa_from_json(batch.text.at(qa_field)[static_cast<size_t>(i)], batch.sample_ids[static_cast<size_t>(i)]));
   std::vector<ChatSequence> out;
   int64_t offset = 0;
   for (int64_t i = 0; i < b; ++i) {

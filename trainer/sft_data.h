@@ -1,6 +1,7 @@
 // Turning QA items into MLLM training sequences:
 //   <|im_start|>user\n<rgb><|image_pad|>..</rgb>...\n{question}<|im_end|>\n
 //   <|im_start|>assistant\n<think>{path}</think><answer>{answer}</answer><|im_end|>
+// (models/chat_template.h and reasoning/response_format.h own these tokens)
 // Only the assistant tokens are targets. Sequences are right-padded into
 // rows, or packed several to a row (segment ids keep them apart, positions
 // restart per sequence).
@@ -17,8 +18,6 @@
 
 namespace fasrl::trainer {
 
-std::string response_text(const std::string& path, const std::string& answer);
-
 struct ChatSequence {
   std::vector<int64_t> ids;
   std::vector<uint8_t> is_target;  // 1 = assistant token (loss on predicting it)
@@ -29,13 +28,13 @@ ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mll
                           const torch::Tensor& images);
 
 // One training sequence per sample of a loader batch: one of its QA items
-// (text field sft.qa_field) and one of that item's paths, chosen by a seed
+// (text field `qa_field`) and one of that item's paths, chosen by a seed
 // from (seed, sample id, epoch) — independent of rank count and batch layout,
 // so resume is exact. With probability sft.answer_swap_fraction the answer is
 // another sample's answer to the same kind of question (PA-FAS answer shuffling).
 std::vector<ChatSequence> sft_batch_sequences(const data::Batch& batch, const models::MllmImages& images,
                                               const models::BpeTokenizer& tok, models::MllmImpl& mllm,
-                                              const proto::SftConfig& sft, uint64_t seed);
+                                              const std::string& qa_field, const proto::SftConfig& sft, uint64_t seed);
 
 struct SequenceBatch {
   torch::Tensor ids;        // [R, L] int64

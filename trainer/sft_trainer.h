@@ -21,9 +21,11 @@ struct SftJob {
   proto::LoaderConfig data;
   proto::MllmConfig model;
   proto::OptimConfig optim;
-  proto::TrainConfig train;
+  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
   proto::CommConfig comm;
-  proto::QaConfig qa;  // knowledge graph path (evaluation candidates)
+  proto::SftConfig sft;
+  proto::MllmEvalConfig mllm_eval;
+  proto::QaConfig qa;  // the knowledge graph (evaluation candidates) and the QA text field
   std::string config_json;
 };
 

@@ -36,8 +36,8 @@ PATHS = [f"mllm.tokenizer={ROOT}/configs/tokenizer.json", f"qa.knowledge_graph={
 # that keep the end-of-run evaluation short (it is not part of the curve).
 SETUP = {
     "moae_cr_tiny": {"subjects": 12, "qa": False, "train": []},
-    "sft_tiny": {"subjects": 12, "qa": True, "train": PATHS + ["train.sft.eval_samples=2",
-                                                               "train.sft.eval_max_new_tokens=4"]},
+    "sft_tiny": {"subjects": 12, "qa": True, "train": PATHS + ["train.mllm_eval.samples=2",
+                                                               "train.mllm_eval.max_new_tokens=4"]},
 }
 
 

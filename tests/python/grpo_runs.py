@@ -34,7 +34,7 @@ def rows(run_dir):
 def learns(tmp):
     data = qa_data(tmp)
     sft_dir = os.path.join(tmp, "sft")
-    job(2, SFT_CONFIG, sft_dir, data, "train.sft.eval_samples=4")
+    job(2, SFT_CONFIG, sft_dir, data, "train.mllm_eval.samples=4")
     grpo_dir = os.path.join(tmp, "grpo")
     out = job(3, CONFIG, grpo_dir, data, f"mllm.init_from={sft_dir}/checkpoints/step-000600", "train.eval_every=100000")
     print("\n".join(l for l in out.splitlines() if "GRPO steps" in l))
@@ -55,9 +55,9 @@ def protocol(tmp):
     data = qa_data(tmp, subjects=20)
     # A briefly fine-tuned start, so rewards (and gradients) are not all zero.
     sft_dir = os.path.join(tmp, "sft")
-    job(2, SFT_CONFIG, sft_dir, data, "train.steps=80", "train.sft.eval_samples=2", "train.sft.eval_max_new_tokens=8")
+    job(2, SFT_CONFIG, sft_dir, data, "train.steps=80", "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8")
     fast = ["train.grpo.max_new_tokens=48", "train.grpo.group_size=4", "train.grpo.prompts_per_batch=2",
-            "train.sft.eval_samples=2", "train.sft.eval_max_new_tokens=8", "train.log_every=1",
+            "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8", "train.log_every=1",
             f"mllm.init_from={sft_dir}/checkpoints/step-000080"]
     out = job(2, CONFIG, os.path.join(tmp, "nosplit"), data, *fast, expect_rc=1)
     assert "train.grpo.learners = 2 of 2 ranks leaves no rollout worker" in out, out

@@ -106,7 +106,7 @@ def check_export(tmp, run_dir, data):
 
 def resume(tmp):
     data = qa_data(tmp, subjects=20)
-    common = ["train.steps=8", "train.checkpoint_every=4", "train.log_every=1", "data.drop_last=true", "train.sft.eval_samples=4",
+    common = ["train.steps=8", "train.checkpoint_every=4", "train.log_every=1", "data.drop_last=true", "train.mllm_eval.samples=4",
               "optim.warmup_steps=0"]
     full, _ = sft(1, tmp, "full", data, *common)
     killed, _ = sft(1, tmp, "killed", data, *common, "train.crash_at_step=7", expect_rc=137)
@@ -116,13 +116,13 @@ def resume(tmp):
     print(f"resume: max weight difference after restart {d:.2e}")
     assert d == 0.0, d
     # fasrl eval of an SFT checkpoint: the MLLM report, per kind.
-    run([FASRL, "eval", "--config", CONFIG, f"data.dataset={data}", f"run.dir={full}", "train.sft.eval_samples=4", *PATHS])
+    run([FASRL, "eval", "--config", CONFIG, f"data.dataset={data}", f"run.dir={full}", "train.mllm_eval.samples=4", *PATHS])
     report = json.load(open(os.path.join(full, "eval", "report.json")))
     assert sorted(report["test"]["kinds"]) == ["binary", "choice", "coarse", "fine"], report
     assert report["test"]["kinds"]["fine"]["items"] == 4, report
     # Data parallel: 2 ranks x 4 samples vs 1 rank x 8 (global token-mean loss).
-    one, _ = sft(1, tmp, "one", data, "train.steps=4", "train.sft.eval_samples=4", "data.batch_size=8", "data.drop_last=true", "optim.warmup_steps=0")
-    two, _ = sft(2, tmp, "two", data, "train.steps=4", "train.sft.eval_samples=4", "data.batch_size=4", "data.drop_last=true", "optim.warmup_steps=0")
+    one, _ = sft(1, tmp, "one", data, "train.steps=4", "train.mllm_eval.samples=4", "data.batch_size=8", "data.drop_last=true", "optim.warmup_steps=0")
+    two, _ = sft(2, tmp, "two", data, "train.steps=4", "train.mllm_eval.samples=4", "data.batch_size=4", "data.drop_last=true", "optim.warmup_steps=0")
     d = max_diff(weights(one), weights(two))
     print(f"equivalence: 1x8 vs 2x4 max weight difference {d:.2e}")
     assert d < 1e-3, d

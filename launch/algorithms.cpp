@@ -1,0 +1,103 @@
+#include "launch/algorithms.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/yaml_proto.h"
+#include "eval/mllm_eval.h"
+#include "rollout/worker.h"
+#include "trainer/grpo_trainer.h"
+#include "trainer/moae_cr_trainer.h"
+#include "trainer/sft_trainer.h"
+
+namespace fasrl::launch {
+namespace {
+
+TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& world) {
+  trainer::MoaeCrJob job{config.run(),  config.data(), config.model(),          config.optim(), loop_settings(config.train()),
+                         config.comm(), config.train().moae_cr(), message_to_json(config)};
+  const auto result = trainer::train_moae_cr(job, world.comm);
+  if (world.rank == 0 && !result.preempted) {
+    std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
+    if (result.report)
+      std::cout << "test (" << config.data().protocol() << ", dev threshold " << result.report->threshold << "): ACER "
+                << result.report->acer << "  HTER " << result.report->hter << "  AUC " << result.report->auc << "  EER "
+                << result.report->eer << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+  }
+  return {result.steps, result.preempted};
+}
+
+TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world) {
+  trainer::SftJob job{config.run(),  config.data(),        config.mllm(),             config.optim(),
+                      loop_settings(config.train()),       config.comm(),             config.train().sft(),
+                      config.train().mllm_eval(),          config.qa(),               message_to_json(config)};
+  const auto result = trainer::train_sft(job, world.comm);
+  if (world.rank == 0 && !result.preempted) {
+    std::cout << "trained " << result.steps << " SFT steps, token loss " << result.first_loss << " -> " << result.last_loss
+              << "\n";
+    if (result.report) {
+      for (const auto& [kind, k] : result.report->test.kinds)
+        std::cout << "test " << kind << ": accuracy " << k.accuracy() << " (ranked " << k.ranked_accuracy()
+                  << ", majority " << k.majority() << ")\n";
+      std::cout << "test FAS from P(attack): ACER " << result.report->fas.acer << "  AUC " << result.report->fas.auc
+                << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+    }
+  }
+  return {result.steps, result.preempted};
+}
+
+// Learners 0..L-1 and rollout workers L..W-1.
+TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world) {
+  const proto::GrpoConfig& g = config.train().grpo();
+  const comm::RoleSplit roles = comm::split_roles(world, g.learners());
+  if (roles.num_rollout < 1)
+    raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " of ", world.size,
+          " ranks leaves no rollout worker: start more ranks or lower train.grpo.learners");
+  if (roles.role == comm::Role::kRollout) {
+    rollout::RolloutJob job{config.run(), config.data(), config.mllm(), g, config.qa(), config.comm(), config.train().steps()};
+    rollout::run_rollout_worker(job, roles, world.comm);
+    return {config.train().steps(), false};
+  }
+  trainer::GrpoJob job{config.run(),  config.data(), config.mllm(),              config.optim(), loop_settings(config.train()),
+                       config.comm(), g,             config.train().mllm_eval(), config.qa(),    message_to_json(config)};
+  const auto result = trainer::train_grpo(job, roles, world.comm);
+  if (world.rank == 0 && !result.preempted) {
+    std::cout << "trained " << result.steps << " GRPO steps (" << roles.num_learners << " learners, "
+              << roles.num_rollout << " rollout workers): " << result.samples / result.seconds
+              << " samples/s; weight sync " << 1e3 * result.weight_sync_seconds / std::max<int64_t>(1, result.steps)
+              << " ms/update for " << result.weight_bytes / std::max<int64_t>(1, result.steps) / 1e6 << " MB\n";
+    if (result.report)
+      for (const auto& [key, value] : eval::mllm_eval_summary(*result.report)) std::cout << "test " << key << " " << value << "\n";
+  }
+  return {result.steps, result.preempted};
+}
+
+const Algorithm kAlgorithms[] = {
+    {"moae_cr", ModelFamily::kDetector, train_moae_cr},
+    {"sft", ModelFamily::kReasoningMllm, train_sft},
+    {"grpo", ModelFamily::kReasoningMllm, train_grpo},
+};
+
+}  // namespace
+
+const Algorithm& find_algorithm(const std::string& name) {
+  std::string known;
+  for (const Algorithm& a : kAlgorithms) {
+    if (name == a.name) return a;
+    known += std::string(known.empty() ? "" : ", ") + a.name;
+  }
+  raise(ErrorKind::kConfig, "train.algorithm: '", name, "' is not available (", known, ")");
+}
+
+proto::TrainConfig loop_settings(const proto::TrainConfig& train) {
+  proto::TrainConfig loop = train;
+  loop.clear_moae_cr();
+  loop.clear_sft();
+  loop.clear_grpo();
+  loop.clear_mllm_eval();
+  return loop;
+}
+
+}  // namespace fasrl::launch

@@ -1,0 +1,55 @@
+#include "models/chat_template.h"
+
+#include "core/error.h"
+#include "models/generate.h"
+
+namespace fasrl::models {
+
+std::vector<std::string> chat_special_tokens() { return {kEndOfTextToken, kImStartToken, kImEndToken}; }
+
+std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
+  std::string out;
+  for (const auto& m : messages) out += std::string(kImStartToken) + m.role + "\n" + m.content + kImEndToken + "\n";
+  if (add_generation_prompt) out += std::string(kImStartToken) + "assistant\n";
+  return out;
+}
+
+std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
+                                     const std::string& question) {
+  return tok.encode(apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
+}
+
+std::vector<int64_t> chat_completion_ids(const BpeTokenizer& tok, const std::string& text) {
+  return tok.encode(text + kImEndToken);
+}
+
+std::vector<ChatCompletion> generate_chat(MllmImpl& mllm, const BpeTokenizer& tok,
+                                          const std::vector<std::vector<int64_t>>& prompts, const torch::Tensor& images,
+                                          const ChatSampling& sampling) {
+  const int64_t im_end = tok.token_id(kImEndToken);
+  if (im_end < 0) raise(ErrorKind::kConfig, "the tokenizer lacks ", kImEndToken, " (see fasrl tokenizer train)");
+  SamplingOptions o;
+  o.temperature = sampling.temperature;
+  o.top_p = sampling.top_p;
+  o.top_k = sampling.top_k;
+  o.max_new_tokens = sampling.max_new_tokens;
+  o.seed = sampling.seed;
+  o.eos_id = im_end;
+  o.pad_id = im_end;
+  o.banned_ids = policy_banned_ids(mllm, tok);
+  const Generation gen = generate(mllm.language_model(), prompts, o, nullptr,
+                                  [&](const torch::Tensor& ids) { return mllm.embed(ids, images); });
+  std::vector<ChatCompletion> out(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ChatCompletion& c = out[i];
+    c.tokens = gen.tokens[i];
+    c.logprobs = gen.logprobs[i];
+    c.finish = gen.finish[i];
+    c.content = c.tokens;
+    if (!c.content.empty() && c.content.back() == im_end) c.content.pop_back();
+    c.text = tok.decode(c.content);
+  }
+  return out;
+}
+
+}  // namespace fasrl::models
