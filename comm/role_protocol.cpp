@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "comm/check.h"
+#include "comm/watchdog.h"
 #include "core/error.h"
 #include "core/timer.h"
 
@@ -28,7 +29,7 @@ Outbox::~Outbox() {
 void Outbox::send(int dest, int tag, std::string bytes) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     raise(ErrorKind::kInvalidArgument, "message of ", bytes.size(), " bytes to rank ", dest, " exceeds MPI's 2 GiB count");
-  Pending p{std::make_unique<std::string>(std::move(bytes)), MPI_REQUEST_NULL};
+  Pending p{std::make_unique<std::string>(std::move(bytes)), MPI_REQUEST_NULL, dest};
   FASRL_MPI_CHECK(MPI_Isend(p.bytes->data(), static_cast<int>(p.bytes->size()), MPI_BYTE, dest, tag, comm_, &p.request));
   pending_.push_back(std::move(p));
 }
@@ -43,7 +44,8 @@ size_t Outbox::pending() {
 }
 
 void Outbox::wait_all() {
-  for (auto& p : pending_) FASRL_MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
+  for (auto& p : pending_)
+    wait_bounded(&p.request, timeout_s_, "sending " + std::to_string(p.bytes->size()) + " bytes to rank " + std::to_string(p.dest));
   pending_.clear();
 }
 
@@ -54,8 +56,11 @@ std::string recv_bytes(MPI_Comm comm, int source, int tag, double timeout_s, con
   if (timeout_s <= 0) {
     FASRL_MPI_CHECK(MPI_Probe(source, tag, comm, &status));
   } else {
-    // Poll, spinning briefly and then sleeping 50 us, until the message is there or time is up.
+    // Poll until the message is there or time is up: spin briefly, then sleep
+    // with a growing interval (50 us .. 2 ms), so a waiting rank leaves the
+    // cores to the ranks that work (GRPO learners wait for a generating worker).
     Stopwatch clock;
+    int64_t sleep_us = 50;
     for (int i = 0;; ++i) {
       int flag = 0;
       FASRL_MPI_CHECK(MPI_Iprobe(source, tag, comm, &flag, &status));
@@ -63,7 +68,10 @@ std::string recv_bytes(MPI_Comm comm, int source, int tag, double timeout_s, con
       if (clock.seconds() > timeout_s)
         raise(ErrorKind::kIOError, "no ", what, " from rank ", source, " within ", timeout_s,
               " s (comm.timeout_s): that rank is hung, dead or far slower than this one");
-      if (i > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (i > 2000) {
+        std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+        sleep_us = std::min<int64_t>(2 * sleep_us, 2000);
+      }
     }
   }
   int count = 0;

@@ -33,7 +33,9 @@ inline constexpr int kWeightsTag = 102;
 // Non-blocking sends whose buffers live until MPI is done with them.
 class Outbox {
  public:
-  explicit Outbox(MPI_Comm comm) : comm_(comm) {}
+  // wait_all() waits at most timeout_s (> 0) per send (a large message needs
+  // its receiver), then throws naming the destination.
+  explicit Outbox(MPI_Comm comm, double timeout_s = 0) : comm_(comm), timeout_s_(timeout_s) {}
   ~Outbox();  // waits for every pending send
   void send(int dest, int tag, std::string bytes);
   size_t pending();  // completes what it can, returns what is left
@@ -43,8 +45,10 @@ class Outbox {
   struct Pending {
     std::unique_ptr<std::string> bytes;
     MPI_Request request;
+    int dest;
   };
   MPI_Comm comm_;
+  double timeout_s_;
   std::deque<Pending> pending_;
 };
 
@@ -69,7 +73,8 @@ WeightMessage decode_weights_into(const std::string& bytes, std::vector<torch::T
 // Learner 0's side: the same bytes to every rollout worker.
 class WeightPublisher {
  public:
-  WeightPublisher(MPI_Comm world, std::vector<int> workers) : outbox_(world), workers_(std::move(workers)) {}
+  WeightPublisher(MPI_Comm world, std::vector<int> workers, double timeout_s)
+      : outbox_(world, timeout_s), workers_(std::move(workers)) {}
   // Returns the bytes sent in all.
   double publish(int64_t version, const std::vector<torch::Tensor>& tensors);
   void stop();
@@ -89,7 +94,7 @@ std::optional<proto::RolloutBatch> decode_rollout(const std::string& bytes, cons
 // A worker's side: batches to the learners it serves, then the end marker.
 class RolloutSender {
  public:
-  explicit RolloutSender(MPI_Comm world) : outbox_(world) {}
+  RolloutSender(MPI_Comm world, double timeout_s) : outbox_(world, timeout_s) {}
   void send(int learner, const proto::RolloutBatch& batch) { outbox_.send(learner, kRolloutTag, encode_rollout(batch)); }
   void end(const std::vector<int>& learners);  // the end marker to each, then waits for every send
 

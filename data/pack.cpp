@@ -96,30 +96,28 @@ int64_t pack_dataset(const PackOptions& o) {
           " distinct subjects; protocols need at least 3 (train/dev/test folds)");
 
   DatasetWriter writer(o.out_dir, m, even_shard_rows(static_cast<int64_t>(rows.size()), o.samples_per_shard), o.compression_level);
-  {
-    for (const Row& r : rows) {
-      Sample s;
-      s.sample_id = r.sample_id;
-      s.fine = static_cast<int16_t>(std::find(m.fine_labels.begin(), m.fine_labels.end(), r.label) - m.fine_labels.begin());
-      s.coarse = static_cast<int8_t>(m.fine_to_coarse[static_cast<size_t>(s.fine)]);
-      s.binary = s.coarse == 0 ? 0 : 1;
-      s.subject = r.subject;
-      s.domain = static_cast<int32_t>(std::find(m.domains.begin(), m.domains.end(), r.domain) - m.domains.begin());
-      for (size_t k = 0; k < m.modalities.size(); ++k) {
-        if (r.paths[k].empty()) {
-          s.images.emplace_back();
-          s.modality_mask.push_back(0);
-          continue;
-        }
-        const std::string file = std::filesystem::path(r.paths[k]).is_absolute() ? r.paths[k] : join_path(root, r.paths[k]);
-        if (!path_exists(file))
-          raise(ErrorKind::kNotFound, o.csv_path, ":", r.line, ": ", m.modalities[k].name, " image '", file, "' does not exist");
-        Image img = resize_bilinear(decode_image_file(file, m.modalities[k].channels), o.image_size, o.image_size);
-        s.images.push_back(std::move(img.pixels));
-        s.modality_mask.push_back(1);
+  for (const Row& r : rows) {
+    Sample s;
+    s.sample_id = r.sample_id;
+    s.fine = static_cast<int16_t>(std::find(m.fine_labels.begin(), m.fine_labels.end(), r.label) - m.fine_labels.begin());
+    s.coarse = static_cast<int8_t>(m.fine_to_coarse[static_cast<size_t>(s.fine)]);
+    s.binary = s.coarse == 0 ? 0 : 1;
+    s.subject = r.subject;
+    s.domain = static_cast<int32_t>(std::find(m.domains.begin(), m.domains.end(), r.domain) - m.domains.begin());
+    for (size_t k = 0; k < m.modalities.size(); ++k) {
+      if (r.paths[k].empty()) {
+        s.images.emplace_back();
+        s.modality_mask.push_back(0);
+        continue;
       }
-      writer.add(s);
+      const std::string file = std::filesystem::path(r.paths[k]).is_absolute() ? r.paths[k] : join_path(root, r.paths[k]);
+      if (!path_exists(file))
+        raise(ErrorKind::kNotFound, o.csv_path, ":", r.line, ": ", m.modalities[k].name, " image '", file, "' does not exist");
+      Image img = resize_bilinear(decode_image_file(file, m.modalities[k].channels), o.image_size, o.image_size);
+      s.images.push_back(std::move(img.pixels));
+      s.modality_mask.push_back(1);
     }
+    writer.add(s);
   }
   writer.manifest().protocols = standard_protocols({subject_set.begin(), subject_set.end()}, m.domains, m.fine_to_coarse);
   writer.finish();

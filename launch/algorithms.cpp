@@ -15,9 +15,13 @@
 namespace fasrl::launch {
 namespace {
 
+// The learner settings of every loop: run, optimiser, loop keys, comm, and the effective config.
+trainer::LearnerSpec learner_spec(const proto::JobConfig& config) {
+  return {config.run(), config.optim(), loop_settings(config.train()), config.comm(), message_to_json(config)};
+}
+
 TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& world) {
-  trainer::MoaeCrJob job{config.run(),  config.data(), config.model(),          config.optim(), loop_settings(config.train()),
-                         config.comm(), config.train().moae_cr(), message_to_json(config)};
+  trainer::MoaeCrJob job{learner_spec(config), config.data(), config.model(), config.train().moae_cr()};
   const auto result = trainer::train_moae_cr(job, world.comm);
   if (world.rank == 0 && !result.preempted) {
     std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
@@ -30,9 +34,8 @@ TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& wo
 }
 
 TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world) {
-  trainer::SftJob job{config.run(),  config.data(),        config.mllm(),             config.optim(),
-                      loop_settings(config.train()),       config.comm(),             config.train().sft(),
-                      config.train().mllm_eval(),          config.qa(),               message_to_json(config)};
+  trainer::SftJob job{learner_spec(config),      config.data(), config.mllm(), config.train().sft(),
+                      config.train().mllm_eval(), config.qa()};
   const auto result = trainer::train_sft(job, world.comm);
   if (world.rank == 0 && !result.preempted) {
     std::cout << "trained " << result.steps << " SFT steps, token loss " << result.first_loss << " -> " << result.last_loss
@@ -60,8 +63,7 @@ TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world
     rollout::run_rollout_worker(job, roles, world.comm);
     return {config.train().steps(), false};
   }
-  trainer::GrpoJob job{config.run(),  config.data(), config.mllm(),              config.optim(), loop_settings(config.train()),
-                       config.comm(), g,             config.train().mllm_eval(), config.qa(),    message_to_json(config)};
+  trainer::GrpoJob job{learner_spec(config), config.data(), config.mllm(), g, config.train().mllm_eval(), config.qa()};
   const auto result = trainer::train_grpo(job, roles, world.comm);
   if (world.rank == 0 && !result.preempted) {
     std::cout << "trained " << result.steps << " GRPO steps (" << roles.num_learners << " learners, "

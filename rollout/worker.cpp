@@ -143,7 +143,7 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
     prompts = std::make_unique<PromptStream>(dataset, job.data, job.qa.field(), job.model.vision().image_size(),
                                              g.prompts_per_batch(), index, roles.num_rollout, job.run.seed(), first_step,
                                              static_cast<int64_t>(served.size()));
-  comm::RolloutSender sender(world);
+  comm::RolloutSender sender(world, job.comm.timeout_s());
   RolloutStats stats;
   for (int64_t step = first_step; prompts && step < job.steps && !weights.stopped(); ++step) {
     for (size_t j = 0; j < served.size(); ++j) {

@@ -87,7 +87,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   if (roles.num_rollout < 1)
     raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " leaves no rollout rank: run GRPO on more than ",
           roles.num_learners, " ranks");
-  torch::manual_seed(job.run.seed());
+  torch::manual_seed(job.learner.run.seed());
   auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
   const std::vector<std::string> modalities = data::select_modalities(dataset->manifest(), job.data).names;
   models::MllmBundle bundle = models::load_mllm(job.model, modalities);
@@ -104,15 +104,15 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   proto::LoaderConfig eval_data = job.data;
   eval_data.set_image_size(job.model.vision().image_size());
 
-  LearnerSession session(*model, {job.run, job.optim, job.loop, job.comm, job.config_json}, roles.role_comm);
+  LearnerSession session(*model, job.learner, roles.role_comm);
   const int rank = session.rank(), world_size = session.world();
   TrainerState& state = session.state();
   std::vector<torch::Tensor> params;
   for (const auto& p : session.params()) params.push_back(p.second);
   std::vector<int> workers;
   for (int w = roles.num_learners; w < roles.num_learners + roles.num_rollout; ++w) workers.push_back(w);
-  comm::WeightPublisher publisher(world, rank == 0 ? workers : std::vector<int>{});  // learner 0 publishes
-  comm::RolloutReceiver rollouts(world, roles.num_learners + rank % roles.num_rollout, job.comm.timeout_s());
+  comm::WeightPublisher publisher(world, rank == 0 ? workers : std::vector<int>{}, job.learner.comm.timeout_s());  // learner 0 publishes
+  comm::RolloutReceiver rollouts(world, roles.num_learners + rank % roles.num_rollout, job.learner.comm.timeout_s());
 
   GrpoResult result;
   auto publish = [&](int64_t version) {
@@ -135,10 +135,10 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
 
   state.policy_version = state.step;
   publish(state.step);
-  if (rank == 0 && can_eval && job.loop.eval_every() > 0 && state.step == 0) evaluate("before");
+  if (rank == 0 && can_eval && job.learner.train.eval_every() > 0 && state.step == 0) evaluate("before");
   Stopwatch run_clock, log_clock;
   int64_t tokens_since_log = 0;
-  while (state.step < job.loop.steps()) {
+  while (state.step < job.learner.train.steps()) {
     if (session.begin_step({})) {
       stop_rollout();
       result.preempted = true;
@@ -161,11 +161,11 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     loss.loss.backward();
     const double grad_norm = session.apply_gradients();
     state.policy_version = state.step;
-    if (state.step < job.loop.steps()) publish(state.step);
+    if (state.step < job.learner.train.steps()) publish(state.step);
     tokens_since_log += in.completion_tokens;
     result.samples += in.advantages.size(0) * world_size;
 
-    if (state.step % std::max(1, job.loop.log_every()) == 0 || state.step == job.loop.steps()) {
+    if (state.step % std::max(1, job.learner.train.log_every()) == 0 || state.step == job.learner.train.steps()) {
       GrpoMetrics m = measure_grpo_step(batch, loss, entropy, in.mask, state.step);
       m.set_values(session.average(m.values()));
       const double tokens = session.sum(static_cast<double>(tokens_since_log));
@@ -183,7 +183,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   result.seconds = run_clock.seconds();
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    eval::write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.learner.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

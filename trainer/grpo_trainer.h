@@ -18,21 +18,18 @@
 
 #include "comm/world.h"
 #include "proto/config.pb.h"
+#include "trainer/learner.h"
 #include "eval/mllm_eval.h"
 
 namespace fasrl::trainer {
 
 struct GrpoJob {
-  proto::RunConfig run;
+  LearnerSpec learner;
   proto::LoaderConfig data;
   proto::MllmConfig model;
-  proto::OptimConfig optim;
-  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
-  proto::CommConfig comm;
   proto::GrpoConfig grpo;
   proto::MllmEvalConfig mllm_eval;
   proto::QaConfig qa;  // the knowledge graph and the QA text field
-  std::string config_json;
 };
 
 struct GrpoResult {

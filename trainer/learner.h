@@ -22,10 +22,11 @@
 
 namespace fasrl::trainer {
 
+// What every learner loop takes besides its model, data and algorithm settings.
 struct LearnerSpec {
   proto::RunConfig run;
   proto::OptimConfig optim;
-  proto::TrainConfig train;
+  proto::TrainConfig train;  // steps, logging, checkpoints, hooks (no algorithm sub-messages)
   proto::CommConfig comm;
   std::string config_json;  // stored in every checkpoint
 };

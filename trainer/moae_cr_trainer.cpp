@@ -61,22 +61,22 @@ double value(const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0
 MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   const proto::MoaeCrConfig& lc = job.moae_cr;
   // Model, data, optimiser: identical seeds on every rank; rank 0's weights are broadcast anyway.
-  torch::manual_seed(job.run.seed());
+  torch::manual_seed(job.learner.run.seed());
   const proto::ClipConfig model_config = eval::resolve_model_config(job.model, job.data);
   models::ClipModel model(model_config);
   const models::PromptTokens prompts = eval::class_prompts(model_config, lc);
   proto::LoaderConfig data_config = job.data;
   data_config.set_image_size(model_config.vision().image_size());
   auto dataset = std::make_shared<const data::Dataset>(data_config.dataset());
-  LearnerSession session(*model, {job.run, job.optim, job.loop, job.comm, job.config_json}, learners);
+  LearnerSession session(*model, job.learner, learners);
   const int rank = session.rank(), world = session.world();
   TrainerState& state = session.state();
-  data::Loader loader(dataset, data_config, rank, world, job.run.seed(), session.start_cursor());
+  data::Loader loader(dataset, data_config, rank, world, job.learner.run.seed(), session.start_cursor());
 
   MoaeCrResult result;
   Stopwatch clock;
   int64_t samples_since_log = 0;
-  while (state.step < job.loop.steps()) {
+  while (state.step < job.learner.train.steps()) {
     if (session.begin_step(loader.cursor())) {
       result.preempted = true;
       result.steps = state.step;
@@ -87,10 +87,10 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
     const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);   // [2, proj]
     const LossTerms loss = compute_loss(img, text, model->logit_scale, batch.binary, lc);
     loss.total.backward();
-    const double lr = lr_at(state.step, job.loop.steps(), job.optim);
+    const double lr = lr_at(state.step, job.learner.train.steps(), job.learner.optim);
     const double grad_norm = session.apply_gradients();
     samples_since_log += batch.size() * world;
-    if (state.step % std::max(1, job.loop.log_every()) == 0 || state.step == job.loop.steps()) {
+    if (state.step % std::max(1, job.learner.train.log_every()) == 0 || state.step == job.learner.train.steps()) {
       // Loss terms averaged over the learners (every rank takes part).
       const auto terms = session.average(
           {value(loss.total), value(loss.ce), value(loss.dm), value(loss.cdm), value(loss.baseline)});
@@ -108,7 +108,7 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
       clock.reset();
     }
     if (session.checkpoint_due()) session.checkpoint(loader.cursor());
-    if (rank == 0 && job.loop.eval_every() > 0 && state.step % job.loop.eval_every() == 0 && state.step < job.loop.steps()) {
+    if (rank == 0 && job.learner.train.eval_every() > 0 && state.step % job.learner.train.eval_every() == 0 && state.step < job.learner.train.steps()) {
       const auto report = eval::evaluate_moae_cr(model, prompts, data_config);
       LOG(INFO) << "step " << state.step << " test ACER " << report.acer << " AUC " << report.auc;
     }
@@ -119,8 +119,8 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
     const data::Manifest& m = dataset->manifest();
     if (m.protocol(data_config.protocol()).has_dev_and_test()) {
       result.report = eval::evaluate_moae_cr(model, prompts, data_config);
-      make_dirs(join_path(job.run.dir(), "eval"));
-      atomic_write_file(join_path(job.run.dir(), "eval/report.json"),
+      make_dirs(join_path(job.learner.run.dir(), "eval"));
+      atomic_write_file(join_path(job.learner.run.dir(), "eval/report.json"),
                         metrics::report_to_json(*result.report, m.fine_labels) + "\n");
     }
   }

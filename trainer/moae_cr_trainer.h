@@ -11,20 +11,17 @@
 #include "eval/moae_cr_eval.h"
 #include "models/clip.h"
 #include "proto/config.pb.h"
+#include "trainer/learner.h"
 
 namespace fasrl::trainer {
 
 // The sub-messages this trainer reads (never the whole job config) and the
 // effective config text it stores in every checkpoint.
 struct MoaeCrJob {
-  proto::RunConfig run;
+  LearnerSpec learner;
   proto::LoaderConfig data;
   proto::ClipConfig model;
-  proto::OptimConfig optim;
-  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
-  proto::CommConfig comm;
   proto::MoaeCrConfig moae_cr;
-  std::string config_json;
 };
 
 struct MoaeCrResult {

@@ -16,7 +16,7 @@
 namespace fasrl::trainer {
 SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   const proto::SftConfig& sft = job.sft;
-  torch::manual_seed(job.run.seed());
+  torch::manual_seed(job.learner.run.seed());
   auto dataset = std::make_shared<const data::Dataset>(job.data.dataset());
   proto::LoaderConfig data_config = job.data;
   data_config.set_image_size(job.model.vision().image_size());
@@ -27,10 +27,10 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   const reasoning::KnowledgeGraph kg = reasoning::KnowledgeGraph::load(job.qa.knowledge_graph());
   const int64_t pad_id = bundle.tokenizer.token_id(models::kEndOfTextToken);
 
-  LearnerSession session(*model, {job.run, job.optim, job.loop, job.comm, job.config_json}, learners);
+  LearnerSession session(*model, job.learner, learners);
   const int rank = session.rank(), world = session.world();
   TrainerState& state = session.state();
-  data::Loader loader(dataset, data_config, rank, world, job.run.seed(), session.start_cursor());
+  data::Loader loader(dataset, data_config, rank, world, job.learner.run.seed(), session.start_cursor());
 
   auto evaluate = [&](const char* when) {
     const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, data_config, job.qa.field(), job.mllm_eval, proto::RewardConfig());
@@ -38,12 +38,12 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     return e;
   };
   const bool can_eval = dataset->manifest().protocol(data_config.protocol()).has_dev_and_test();
-  if (rank == 0 && can_eval && job.loop.eval_every() > 0 && state.step == 0) evaluate("before");
+  if (rank == 0 && can_eval && job.learner.train.eval_every() > 0 && state.step == 0) evaluate("before");
 
   SftResult result;
   Stopwatch clock;
   int64_t tokens_since_log = 0;
-  while (state.step < job.loop.steps()) {
+  while (state.step < job.learner.train.steps()) {
     if (session.begin_step(loader.cursor())) {
       result.preempted = true;
       result.steps = state.step;
@@ -51,7 +51,7 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
     }
     const data::Batch batch = loader.next();
     const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
-    const auto seqs = sft_batch_sequences(batch, in, bundle.tokenizer, *model, job.qa.field(), sft, job.run.seed());
+    const auto seqs = sft_batch_sequences(batch, in, bundle.tokenizer, *model, job.qa.field(), sft, job.learner.run.seed());
     const SequenceBatch sb = collate(seqs, sft.max_length(), sft.packing(), pad_id);
     // Mean over the target tokens of all learners (gradient averaging divides by world again).
     const double global_tokens = session.sum(static_cast<double>(sb.target_tokens));
@@ -61,10 +61,10 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
     const torch::Tensor loss = nll_sum * (static_cast<double>(world) / std::max(1.0, global_tokens));
     loss.backward();
-    const double lr = lr_at(state.step, job.loop.steps(), job.optim);
+    const double lr = lr_at(state.step, job.learner.train.steps(), job.learner.optim);
     const double grad_norm = session.apply_gradients();
     tokens_since_log += sb.target_tokens;
-    const bool log_now = state.step % std::max(1, job.loop.log_every()) == 0 || state.step == job.loop.steps();
+    const bool log_now = state.step % std::max(1, job.learner.train.log_every()) == 0 || state.step == job.learner.train.steps();
     if (state.step == 1 || log_now) {  // the loss over every learner's tokens costs a collective: only when reported
       result.last_loss = session.sum(nll_sum.item<double>()) / std::max(1.0, global_tokens);
       if (state.step == 1) result.first_loss = result.last_loss;
@@ -83,15 +83,15 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
       clock.reset();
     }
     if (session.checkpoint_due()) session.checkpoint(loader.cursor());
-    if (rank == 0 && can_eval && job.loop.eval_every() > 0 && state.step % job.loop.eval_every() == 0 &&
-        state.step < job.loop.steps())
+    if (rank == 0 && can_eval && job.learner.train.eval_every() > 0 && state.step % job.learner.train.eval_every() == 0 &&
+        state.step < job.learner.train.steps())
       evaluate("during");
   }
   session.checkpoint(loader.cursor());
   result.steps = state.step;
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    eval::write_mllm_report(job.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.learner.run.dir(), *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

@@ -12,21 +12,18 @@
 #include <string>
 
 #include "proto/config.pb.h"
+#include "trainer/learner.h"
 #include "eval/mllm_eval.h"
 
 namespace fasrl::trainer {
 
 struct SftJob {
-  proto::RunConfig run;
+  LearnerSpec learner;
   proto::LoaderConfig data;
   proto::MllmConfig model;
-  proto::OptimConfig optim;
-  proto::TrainConfig loop;  // steps, logging, checkpoints (no algorithm sub-messages)
-  proto::CommConfig comm;
   proto::SftConfig sft;
   proto::MllmEvalConfig mllm_eval;
   proto::QaConfig qa;  // the knowledge graph (evaluation candidates) and the QA text field
-  std::string config_json;
 };
 
 struct SftResult {
