@@ -2,14 +2,11 @@
 
 #include <glog/logging.h>
 
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "comm/check.h"
 #include "comm/watchdog.h"
 #include "core/error.h"
-#include "core/timer.h"
 
 namespace fasrl::comm {
 namespace {
@@ -56,23 +53,16 @@ std::string recv_bytes(MPI_Comm comm, int source, int tag, double timeout_s, con
   if (timeout_s <= 0) {
     FASRL_MPI_CHECK(MPI_Probe(source, tag, comm, &status));
   } else {
-    // Poll until the message is there or time is up: spin briefly, then sleep
-    // with a growing interval (50 us .. 2 ms), so a waiting rank leaves the
-    // cores to the ranks that work (GRPO learners wait for a generating worker).
-    Stopwatch clock;
-    int64_t sleep_us = 50;
-    for (int i = 0;; ++i) {
+    // Sleeps grow to 2 ms, so a waiting rank leaves the cores to the ranks
+    // that work (GRPO learners wait for a generating worker on the same host).
+    const auto arrived = [&] {
       int flag = 0;
       FASRL_MPI_CHECK(MPI_Iprobe(source, tag, comm, &flag, &status));
-      if (flag) break;
-      if (clock.seconds() > timeout_s)
-        raise(ErrorKind::kIOError, "no ", what, " from rank ", source, " within ", timeout_s,
-              " s (comm.timeout_s): that rank is hung, dead or far slower than this one");
-      if (i > 2000) {
-        std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-        sleep_us = std::min<int64_t>(2 * sleep_us, 2000);
-      }
-    }
+      return flag != 0;
+    };
+    if (!poll_bounded(arrived, timeout_s, 2000))
+      raise(ErrorKind::kIOError, "no ", what, " from rank ", source, " within ", timeout_s,
+            " s (comm.timeout_s): that rank is hung, dead or far slower than this one");
   }
   int count = 0;
   FASRL_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &count));

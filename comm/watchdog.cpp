@@ -1,5 +1,6 @@
 #include "comm/watchdog.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -12,26 +13,35 @@ namespace fasrl::comm {
 namespace {
 constexpr int kArrivalTag = 0x7a11;
 
-// Progress MPI and back off gently: spin briefly, then sleep 50 us per poll.
-bool poll(MPI_Request* request, int iteration) {
-  int done = 0;
-  FASRL_MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
-  if (!done && iteration > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-  return done != 0;
-}
 }  // namespace
+
+bool poll_bounded(const std::function<bool()>& ready, double timeout_s, int64_t max_sleep_us) {
+  Stopwatch clock;
+  int64_t sleep_us = 50;
+  for (int i = 0; !ready(); ++i) {
+    if (timeout_s > 0 && clock.seconds() > timeout_s) return false;
+    if (i > 2000) {
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      sleep_us = std::min(2 * sleep_us, max_sleep_us);
+    }
+  }
+  return true;
+}
 
 void wait_bounded(MPI_Request* request, double timeout_s, const std::string& what) {
   if (timeout_s <= 0) {
     FASRL_MPI_CHECK(MPI_Wait(request, MPI_STATUS_IGNORE));
     return;
   }
-  Stopwatch clock;
-  for (int i = 0; !poll(request, i); ++i) {
-    if (clock.seconds() > timeout_s)
-      raise(ErrorKind::kIOError, what, " did not complete within ", timeout_s,
-            " s: a peer rank is hung or dead (rank 0 names ranks that never arrived)");
-  }
+  // Sleeps stay at 50 us: MPI_Test also progresses the operation itself.
+  const auto done = [&] {
+    int flag = 0;
+    FASRL_MPI_CHECK(MPI_Test(request, &flag, MPI_STATUS_IGNORE));
+    return flag != 0;
+  };
+  if (!poll_bounded(done, timeout_s, 50))
+    raise(ErrorKind::kIOError, what, " did not complete within ", timeout_s,
+          " s: a peer rank is hung or dead (rank 0 names ranks that never arrived)");
 }
 
 void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::string& what) {
@@ -47,11 +57,10 @@ void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::stri
   std::vector<MPI_Request> requests(static_cast<size_t>(size), MPI_REQUEST_NULL);
   for (int r = 1; r < size; ++r)
     FASRL_MPI_CHECK(MPI_Irecv(&got[static_cast<size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, comm, &requests[static_cast<size_t>(r)]));
-  Stopwatch clock;
   std::vector<bool> arrived(static_cast<size_t>(size), false);
   arrived[0] = true;
   int missing = size - 1;
-  for (int i = 0; missing > 0; ++i) {
+  const auto all_arrived = [&] {
     for (int r = 1; r < size; ++r) {
       if (arrived[static_cast<size_t>(r)]) continue;
       int done = 0;
@@ -64,16 +73,14 @@ void check_arrival(MPI_Comm comm, int64_t seq, double timeout_s, const std::stri
         --missing;
       }
     }
-    if (missing == 0) break;
-    if (timeout_s > 0 && clock.seconds() > timeout_s) {
-      std::string names;
-      for (int r = 1; r < size; ++r)
-        if (!arrived[static_cast<size_t>(r)]) names += (names.empty() ? "" : ", ") + std::to_string(r);
-      raise(ErrorKind::kIOError, what, ": rank", missing > 1 ? "s " : " ", names, " did not arrive within ", timeout_s,
-            " s (hung or dead)");
-    }
-    if (i > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+    return missing == 0;
+  };
+  if (poll_bounded(all_arrived, timeout_s, 50)) return;
+  std::string names;
+  for (int r = 1; r < size; ++r)
+    if (!arrived[static_cast<size_t>(r)]) names += (names.empty() ? "" : ", ") + std::to_string(r);
+  raise(ErrorKind::kIOError, what, ": rank", missing > 1 ? "s " : " ", names, " did not arrive within ", timeout_s,
+        " s (hung or dead)");
 }
 
 }  // namespace fasrl::comm

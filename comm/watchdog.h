@@ -4,9 +4,15 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace fasrl::comm {
+
+// Calls `ready` until it returns true: a brief spin, then a sleep between
+// calls that starts at 50 us and doubles up to max_sleep_us. Returns false
+// when timeout_s (> 0) passed first.
+bool poll_bounded(const std::function<bool()>& ready, double timeout_s, int64_t max_sleep_us);
 
 // Polls `request` until it completes. Past timeout_s (> 0) it throws a
 // fasrl::Error built from `what`. timeout_s <= 0 waits forever.
