@@ -17,6 +17,14 @@
 
 namespace fasrl::comm {
 
+// A collective that was started and not yet waited for. wait() is bounded by
+// comm.timeout_s like every blocking call; destroying an unwaited one waits.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual void wait() = 0;
+};
+
 class Collective {
  public:
   virtual ~Collective() = default;
@@ -29,6 +37,15 @@ class Collective {
   virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
   // In-place: every rank receives root's tensor.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
+
+  // Non-blocking forms for the gradient path (no arrival check: a dead peer
+  // shows as wait() timing out). Started in the same order on every rank.
+  virtual std::unique_ptr<PendingCollective> start_all_reduce_sum(torch::Tensor& tensor) = 0;
+  // input [size()*n] -> output [n]: chunk rank() of the elementwise sum over ranks.
+  virtual std::unique_ptr<PendingCollective> start_reduce_scatter_sum(const torch::Tensor& input,
+                                                                      torch::Tensor& output) = 0;
+  // In place over buffer [size()*n]: chunk r becomes rank r's chunk r, on every rank.
+  virtual void all_gather(torch::Tensor& buffer) = 0;
 };
 
 // The backend comm.backend names for tensors on `device`: "auto" = NCCL for

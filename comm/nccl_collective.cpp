@@ -43,6 +43,21 @@ std::optional<ncclDataType_t> nccl_type(torch::ScalarType t) {
   }
 }
 
+class NcclCollective;
+
+// Work queued on the default stream; wait() polls it with the communicator's bound.
+class NcclPending final : public PendingCollective {
+ public:
+  NcclPending(NcclCollective& owner, const char* op) : owner_(owner), op_(op) {}
+  ~NcclPending() override;
+  void wait() override;
+
+ private:
+  NcclCollective& owner_;
+  const char* op_;
+  bool done_ = false;
+};
+
 class NcclCollective final : public Collective {
  public:
   NcclCollective(MPI_Comm comm, const proto::CommConfig& config, int device)
@@ -77,7 +92,37 @@ class NcclCollective final : public Collective {
     wait("broadcast");
   }
 
+  std::unique_ptr<PendingCollective> start_all_reduce_sum(torch::Tensor& t) override {
+    auto type = check_input(t, "all_reduce");
+    ++seq_;
+    FASRL_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), type, ncclSum, nccl_, nullptr));
+    return std::make_unique<NcclPending>(*this, "all_reduce");
+  }
+  std::unique_ptr<PendingCollective> start_reduce_scatter_sum(const torch::Tensor& in, torch::Tensor& out) override {
+    auto type = check_input(in, "reduce_scatter");
+    check_input(out, "reduce_scatter");
+    if (in.numel() != out.numel() * size_ || in.scalar_type() != out.scalar_type())
+      raise(ErrorKind::kInvalidArgument, "nccl reduce_scatter: input has ", in.numel(), " elements, expected ", size_,
+            " x ", out.numel(), " of the output's dtype");
+    ++seq_;
+    FASRL_NCCL_CHECK(ncclReduceScatter(in.data_ptr(), out.data_ptr(), static_cast<size_t>(out.numel()), type, ncclSum,
+                                       nccl_, nullptr));
+    return std::make_unique<NcclPending>(*this, "reduce_scatter");
+  }
+  void all_gather(torch::Tensor& buffer) override {
+    check_input(buffer, "all_gather");
+    if (buffer.numel() % size_ != 0)
+      raise(ErrorKind::kInvalidArgument, "nccl all_gather: ", buffer.numel(), " elements do not split into ", size_, " chunks");
+    ++seq_;
+    const size_t chunk_bytes = static_cast<size_t>(buffer.numel() / size_ * buffer.element_size());
+    char* base = static_cast<char*>(buffer.data_ptr());
+    // In place: this rank's chunk already sits at its offset of the output.
+    FASRL_NCCL_CHECK(ncclAllGather(base + rank_ * chunk_bytes, base, chunk_bytes, ncclUint8, nccl_, nullptr));
+    wait("all_gather");
+  }
+
  private:
+  friend class NcclPending;
   ncclDataType_t check_input(const torch::Tensor& t, const char* op) const {
     if (!supports(t)) raise(ErrorKind::kInvalidArgument, "nccl ", op, ": tensor is on ", t.device().str(), ", expected CUDA");
     if (!t.is_contiguous()) raise(ErrorKind::kInvalidArgument, "nccl ", op, ": tensor must be contiguous");
@@ -111,6 +156,19 @@ class NcclCollective final : public Collective {
   int64_t seq_ = 0;
   ncclComm_t nccl_ = nullptr;
 };
+
+NcclPending::~NcclPending() {
+  try {
+    wait();
+  } catch (...) {  // already failing: the job is ending
+  }
+}
+
+void NcclPending::wait() {
+  if (done_) return;
+  done_ = true;
+  owner_.wait(op_);
+}
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "comm/check.h"
@@ -75,6 +76,35 @@ bool message_waiting(MPI_Comm comm, int source, int tag) {
   int flag = 0;
   FASRL_MPI_CHECK(MPI_Iprobe(source, tag, comm, &flag, MPI_STATUS_IGNORE));
   return flag != 0;
+}
+
+namespace {
+constexpr int64_t kChunkBytes = int64_t{1} << 30;
+}
+
+void send_chunked(MPI_Comm comm, int dest, int tag, const std::string& bytes, double timeout_s, const std::string& what) {
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  const auto send = [&](const void* data, int count) {
+    MPI_Request request;
+    FASRL_MPI_CHECK(MPI_Isend(data, count, MPI_BYTE, dest, tag, comm, &request));
+    wait_bounded(&request, timeout_s, what + " to rank " + std::to_string(dest));
+  };
+  send(&size, sizeof size);
+  for (int64_t at = 0; at < size; at += kChunkBytes)
+    send(bytes.data() + at, static_cast<int>(std::min(kChunkBytes, size - at)));
+}
+
+std::string recv_chunked(MPI_Comm comm, int source, int tag, double timeout_s, const std::string& what) {
+  const std::string head = recv_bytes(comm, source, tag, timeout_s, what);
+  int64_t size = 0;
+  if (head.size() != sizeof size) raise(ErrorKind::kInternal, what, " from rank ", source, ": malformed length message");
+  std::memcpy(&size, head.data(), sizeof size);
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(size));
+  while (static_cast<int64_t>(bytes.size()) < size) bytes += recv_bytes(comm, source, tag, timeout_s, what);
+  if (static_cast<int64_t>(bytes.size()) != size)
+    raise(ErrorKind::kInternal, what, " from rank ", source, ": got ", bytes.size(), " bytes, expected ", size);
+  return bytes;
 }
 
 // ---- weights and stop ---------------------------------------------------------

@@ -58,6 +58,11 @@ std::string recv_bytes(MPI_Comm comm, int source, int tag, double timeout_s, con
 // True when a message of `tag` from `source` is waiting.
 bool message_waiting(MPI_Comm comm, int source, int tag);
 
+// A byte string of any size (MPI counts are int): its length, then chunks of
+// at most 1 GiB. Both sides bounded by timeout_s, naming the peer.
+void send_chunked(MPI_Comm comm, int dest, int tag, const std::string& bytes, double timeout_s, const std::string& what);
+std::string recv_chunked(MPI_Comm comm, int source, int tag, double timeout_s, const std::string& what);
+
 // ---- weights and stop (learner 0 -> rollout workers) ----------------------
 // Packed and unpacked with one copy each way (no intermediate flat tensor).
 std::string encode_weights(int64_t version, const std::vector<torch::Tensor>& tensors);

@@ -12,16 +12,19 @@ namespace fasrl::comm {
 namespace {
 World g_world;
 bool g_initialised = false;
+bool g_thread_multiple = false;
 }  // namespace
 
 const World& init_world(int* argc, char*** argv) {
   if (g_initialised) return g_world;
   int already = 0;
   FASRL_MPI_CHECK(MPI_Initialized(&already));
-  if (!already) {
-    int provided = 0;
-    FASRL_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
-  }
+  int provided = MPI_THREAD_SINGLE;
+  if (!already)
+    FASRL_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
+  else
+    FASRL_MPI_CHECK(MPI_Query_thread(&provided));
+  g_thread_multiple = provided == MPI_THREAD_MULTIPLE;
   // Errors come back as codes we turn into messages, not silent aborts.
   FASRL_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   FASRL_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank));
@@ -40,6 +43,8 @@ const World& init_world(int* argc, char*** argv) {
 }
 
 bool world_initialised() { return g_initialised; }
+
+bool mpi_thread_multiple() { return g_thread_multiple; }
 
 void finalize_world() {
   if (!g_initialised) return;

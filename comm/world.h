@@ -13,9 +13,13 @@ struct World {
   MPI_Comm comm = MPI_COMM_WORLD;
 };
 
-// Initialises MPI once (MPI_THREAD_FUNNELED: only the main thread calls MPI;
-// loader workers never do) and records the rank for error messages.
+// Initialises MPI once and records the rank for error messages. It asks for
+// MPI_THREAD_MULTIPLE, so the MPI collective can reduce gradient buckets on
+// its own thread while backward runs; with less, every MPI call stays on the
+// main thread (loader workers never call MPI).
 const World& init_world(int* argc, char*** argv);
+// True when MPI granted MPI_THREAD_MULTIPLE.
+bool mpi_thread_multiple();
 bool world_initialised();
 void finalize_world();
 

@@ -26,7 +26,8 @@ const char* dtype_name(torch::ScalarType t, const std::string& path, const std::
 
 }  // namespace
 
-void save_safetensors(const std::string& path, const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
+std::string encode_safetensors(const TensorMap& tensors, const std::map<std::string, std::string>& metadata,
+                               const std::string& path) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<torch::Tensor> cpu;
@@ -47,11 +48,16 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const s
   out += head;
   out.reserve(out.size() + offset);
   for (const auto& c : cpu) out.append(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()) * c.element_size());
-  atomic_write_file(path, out);
+  return out;
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path);
+void save_safetensors(const std::string& path, const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
+  atomic_write_file(path, encode_safetensors(tensors, metadata, path));
+}
+
+SafetensorsFile load_safetensors(const std::string& path) { return decode_safetensors(read_file(path), path); }
+
+SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 8) raise(ErrorKind::kCorruption, path, ": ", bytes.size(), " bytes, too short for a safetensors file");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);

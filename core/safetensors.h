@@ -22,4 +22,9 @@ struct SafetensorsFile {
 };
 SafetensorsFile load_safetensors(const std::string& path);
 
+// The same format in memory; `source` names it in errors.
+std::string encode_safetensors(const TensorMap& tensors, const std::map<std::string, std::string>& metadata,
+                               const std::string& source);
+SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& source);
+
 }  // namespace fasrl

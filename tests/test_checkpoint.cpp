@@ -6,6 +6,7 @@
 #include "core/io.h"
 #include "trainer/checkpoint.h"
 #include "trainer/optim.h"
+#include "trainer/optimizer_state.h"
 #include "test_util.h"
 
 using namespace fasrl::trainer;
@@ -67,27 +68,103 @@ TEST(Checkpoint, NoCheckpointIsNotAnError) {
   EXPECT_FALSE(load_latest_checkpoint(dir.path(), &skipped));
 }
 
-TEST(Optim, AdamStateRoundTripGivesTheSameNextStep) {
-  auto run = [](bool via_checkpoint) {
+namespace {
+// Two parameters ([4, 3] and [5]) as views of one flat buffer, as the learner lays them out.
+struct FlatParams {
+  torch::Tensor flat = torch::randn({17});
+  torch::Tensor grad = torch::zeros({17});
+};
+
+fasrl::proto::OptimConfig adam_config(const char* name, float weight_decay) {
+  fasrl::proto::OptimConfig c;
+  c.set_name(name);
+  c.set_lr(0.01f);
+  c.set_weight_decay(weight_decay);
+  return c;
+}
+}  // namespace
+
+TEST(Optim, FlatAdamMatchesTorchAdamAndAdamW) {
+  for (const char* name : {"adam", "adamw"}) {
     torch::manual_seed(0);
-    torch::Tensor w = torch::randn({4, 3}, torch::requires_grad());
-    NamedParams params{{"w", w}};
-    fasrl::proto::OptimConfig c;
-    c.set_lr(0.01f);
-    auto opt = make_optimizer(params, c);
-    for (int step = 0; step < 3; ++step) {
-      if (via_checkpoint && step == 2) {  // rebuild the optimiser from its saved state
-        const auto state = optimizer_state(*opt, params, "adam");
-        opt = make_optimizer(params, c);
-        load_optimizer_state(*opt, params, "adam", state, "mem");
-      }
-      opt->zero_grad();
-      (w * w * static_cast<float>(step + 1)).sum().backward();
-      opt->step();
+    FlatParams f;
+    torch::Tensor w1 = f.flat.narrow(0, 0, 12).view({4, 3}).clone().requires_grad_(true);
+    torch::Tensor w2 = f.flat.narrow(0, 12, 5).clone().requires_grad_(true);
+    const auto c = adam_config(name, 0.1f);
+    std::unique_ptr<torch::optim::Optimizer> ref;
+    if (std::string(name) == "adam")
+      ref = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{w1, w2},
+                                                 torch::optim::AdamOptions(0.01).weight_decay(0.1));
+    else
+      ref = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{w1, w2},
+                                                  torch::optim::AdamWOptions(0.01).weight_decay(0.1));
+    // Two slices (the second spans the tail of w1 and all of w2), stepped with grad_scale 0.5.
+    FlatAdam flat(c, {f.flat.narrow(0, 0, 7), f.flat.narrow(0, 7, 10)});
+    for (int step = 0; step < 5; ++step) {
+      f.grad.normal_();
+      w1.mutable_grad() = f.grad.narrow(0, 0, 12).view({4, 3}) * 0.5;
+      w2.mutable_grad() = f.grad.narrow(0, 12, 5) * 0.5;
+      ref->step();
+      flat.step({f.grad.narrow(0, 0, 7), f.grad.narrow(0, 7, 10)}, 0.01, 0.5);
     }
-    return w.detach().clone();
+    EXPECT_TRUE(torch::allclose(f.flat.narrow(0, 0, 12), w1.detach().reshape(-1), 1e-5, 1e-7)) << name;
+    EXPECT_TRUE(torch::allclose(f.flat.narrow(0, 12, 5), w2.detach(), 1e-5, 1e-7)) << name;
+    EXPECT_EQ(flat.state_bytes(), 2 * 17 * 4);
+  }
+}
+
+TEST(Optim, StateSavedWholeLoadsIntoShardsAndBack) {
+  torch::manual_seed(1);
+  FlatParams f;
+  const auto c = adam_config("adamw", 0.0f);
+  FlatAdam whole(c, {f.flat});
+  f.grad.normal_();
+  whole.step({f.grad}, 0.01, 1.0);
+  whole.step({f.grad}, 0.01, 1.0);
+  using fasrl::comm::ShardPiece;
+  StateLayout one{{{{0, 0, 12, 0}, {1, 0, 5, 12}}}, {"w1", "w2"}, {12, 5}};
+  const fasrl::TensorMap saved = export_optimizer_state(whole, one);
+  EXPECT_TRUE(saved.count("w1/exp_avg") && saved.count("w2/exp_avg_sq") && saved.count("step"));
+  // Two "ranks": rank 0 owns w1[0:9], rank 1 owns w1[9:12] and w2 (shard offsets within each slice).
+  StateLayout rank0{{{{0, 0, 9, 0}}}, {"w1", "w2"}, {12, 5}}, rank1{{{{0, 9, 12, 0}, {1, 0, 5, 3}}}, {"w1", "w2"}, {12, 5}};
+  FlatAdam a(c, {torch::zeros({9})}), b(c, {torch::zeros({8})});
+  import_optimizer_state(a, rank0, saved, "mem");
+  import_optimizer_state(b, rank1, saved, "mem");
+  EXPECT_EQ(a.steps(), 2);
+  EXPECT_TRUE(torch::equal(a.exp_avg()[0], whole.exp_avg()[0].narrow(0, 0, 9)));
+  EXPECT_TRUE(torch::equal(b.exp_avg_sq()[0], whole.exp_avg_sq()[0].narrow(0, 9, 8)));
+  // ... and the shards, saved with their ranges, load back into one whole slice.
+  fasrl::TensorMap merged = export_optimizer_state(a, rank0);
+  for (auto& [k, t] : export_optimizer_state(b, rank1)) merged[k] = t;
+  EXPECT_TRUE(merged.count("w1/exp_avg[0:9]") && merged.count("w1/exp_avg[9:12]") && merged.count("w2/exp_avg"));
+  FlatAdam again(c, {torch::zeros({17})});
+  import_optimizer_state(again, one, merged, "mem");
+  EXPECT_TRUE(torch::equal(again.exp_avg()[0], whole.exp_avg()[0]));
+  EXPECT_TRUE(torch::equal(again.exp_avg_sq()[0], whole.exp_avg_sq()[0]));
+  // A missing shard is named.
+  fasrl::TensorMap partial = export_optimizer_state(a, rank0);
+  fasrl::testing::expect_error([&] { import_optimizer_state(again, one, partial, "ckpt"); },
+                               {"ckpt: optimizer state exp_avg of 'w1' covers 9 of its elements 0..12"});
+}
+
+TEST(Checkpoint, ShardedOptimizerFilesAreVerifiedAndMerged) {
+  TempDir dir;
+  Checkpoint c = make(4);
+  c.optimizer.clear();
+  c.optimizer_shards = 2;
+  c.optimizer_shard = [](int r) {
+    fasrl::TensorMap m;
+    m["step"] = torch::tensor(int64_t{4});
+    m["w/exp_avg[" + std::to_string(3 * r) + ":" + std::to_string(3 * r + 3) + "]"] = torch::full({3}, float(r));
+    return m;
   };
-  EXPECT_TRUE(torch::equal(run(false), run(true)));
+  const std::string written = save_checkpoint(dir.path(), c, 2);
+  EXPECT_TRUE(std::filesystem::exists(written + "/optimizer-00001-of-00002.safetensors"));
+  const Checkpoint back = load_checkpoint(written);
+  EXPECT_EQ(back.optimizer.size(), 3u);
+  EXPECT_TRUE(torch::equal(back.optimizer.at("w/exp_avg[3:6]"), torch::full({3}, 1.0f)));
+  std::filesystem::remove(written + "/optimizer-00001-of-00002.safetensors");
+  fasrl::testing::expect_error([&] { load_checkpoint(written); }, {"optimizer-00001-of-00002.safetensors is missing"});
 }
 
 TEST(Optim, ScheduleWarmsUpThenDecays) {

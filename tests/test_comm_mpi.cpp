@@ -39,24 +39,96 @@ TEST(MpiCollective, BroadcastCopiesRootBytes) {
   EXPECT_TRUE(torch::equal(t, torch::full({5, 3}, static_cast<float>(world().size - 1))));
 }
 
-TEST(MpiCollective, BucketedAverageEqualsMeanOverRanks) {
+TEST(MpiCollective, ReduceScatterAndAllGatherInPlace) {
   auto coll = make_mpi_collective(world().comm, comm_config());
-  std::vector<torch::Tensor> grads;
-  torch::manual_seed(0);  // same shapes and base values on every rank
-  for (int64_t sz : {3000, 70000, 5, 260000, 12}) grads.push_back(torch::randn({sz}));
-  grads.push_back(torch::randn({64, 33}, torch::kFloat64));
-  std::vector<torch::Tensor> expected;
-  for (auto& g : grads) {
-    expected.push_back(g.clone().mul((world().size + 1) / 2.0));  // mean of base*(r+1), r = 0..n-1
-    g.mul_(world().rank + 1);
+  const int n = world().size, r = world().rank;
+  torch::Tensor in = torch::arange(4 * n, torch::kFloat32).mul(r + 1);  // [n * 4]
+  torch::Tensor out = torch::empty({4});
+  coll->start_reduce_scatter_sum(in, out)->wait();
+  EXPECT_TRUE(torch::allclose(out, torch::arange(4 * r, 4 * r + 4, torch::kFloat32).mul(n * (n + 1) / 2.0)));
+  torch::Tensor buffer = torch::full({3 * n}, -1.0);
+  buffer.narrow(0, 3 * r, 3).fill_(r);  // only this rank's chunk is set
+  coll->all_gather(buffer);
+  EXPECT_TRUE(torch::equal(buffer, torch::arange(n, torch::kFloat32).repeat_interleave(3)));
+}
+
+namespace {
+// Parameters of mixed sizes; rank r's loss is (r+1) * sum(w_i * x_i) with x_i
+// the same on every rank, so the mean gradient of w_i is x_i * (n+1)/2.
+struct GradCase {
+  std::vector<torch::Tensor> params, inputs;
+  GradCase() {
+    torch::manual_seed(0);
+    for (int64_t sz : {3000, 70000, 5, 260000, 12}) {
+      params.push_back(torch::randn({sz}).requires_grad_(true));
+      inputs.push_back(torch::randn({sz}));
+    }
   }
+  void backward(int scale) {
+    torch::Tensor loss = torch::zeros({});
+    for (size_t i = 0; i < params.size(); ++i) loss = loss + (params[i] * inputs[i]).sum();
+    (loss * scale).backward();
+  }
+};
+}  // namespace
+
+TEST(GradientSync, EveryStageAndModeReducesToTheSumOverRanks) {
+  auto coll = make_mpi_collective(world().comm, comm_config());
+  const int n = world().size, r = world().rank;
   auto config = comm_config();
-  config.set_bucket_cap_mb(0.5f);
+  config.set_bucket_cap_mb(0.2f);
   config.set_first_bucket_mb(0.1f);
-  BucketedAllReduce sync(*coll, grads, config);
-  EXPECT_GE(sync.buckets().size(), 3u);
-  sync.average(grads);
-  for (size_t i = 0; i < grads.size(); ++i) EXPECT_TRUE(torch::allclose(grads[i], expected[i], 1e-5, 1e-6)) << i;
+  for (int stage : {0, 1, 2}) {
+    for (bool overlap : {true, false}) {
+      GradCase c;
+      std::vector<torch::Tensor> before;
+      for (auto& p : c.params) before.push_back(p.detach().clone());
+      GradientSync sync(*coll, c.params, config, {stage, overlap});
+      ASSERT_GE(sync.layout().buckets.size(), 3u);
+      for (size_t i = 0; i < c.params.size(); ++i) EXPECT_TRUE(torch::equal(c.params[i], before[i]));  // values kept
+      for (int micro = 0; micro < 2; ++micro) {  // two micro-batches: reduced once, after the second
+        sync.begin_backward(micro == 1);
+        c.backward(r + 1);
+      }
+      sync.finish();
+      for (int b = 0; b < static_cast<int>(sync.layout().buckets.size()); ++b) {
+        const FlatBucket& bucket = sync.layout().buckets[static_cast<size_t>(b)];
+        torch::Tensor expected = torch::zeros({bucket.padded});  // 2 micro-batches x sum over ranks of (r+1) x
+        for (size_t m = 0; m < bucket.members.size(); ++m) {
+          const torch::Tensor& x = c.inputs[static_cast<size_t>(bucket.members[m])];
+          expected.narrow(0, bucket.offsets[m], x.numel()).copy_(x * (2.0 * n * (n + 1) / 2));
+        }
+        const torch::Tensor want = stage == 0 ? expected.narrow(0, 0, bucket.numel)
+                                              : expected.narrow(0, r * bucket.shard(), bucket.shard());
+        EXPECT_TRUE(torch::allclose(sync.grad_slice(b), want, 1e-5, 1e-4)) << "stage " << stage << " bucket " << b;
+      }
+      // A shard update reaches every rank through the all-gather.
+      if (stage > 0) {
+        for (int b = 0; b < static_cast<int>(sync.layout().buckets.size()); ++b) sync.param_slice(b).fill_(r);
+        sync.all_gather_params();
+        const FlatBucket& first = sync.layout().buckets[0];
+        const torch::Tensor& p = c.params[static_cast<size_t>(first.members[0])];
+        const int64_t owner = first.offsets[0] / first.shard();
+        EXPECT_EQ(p.reshape(-1)[0].item<float>(), static_cast<float>(owner)) << "stage " << stage;
+      }
+      sync.zero_grads();
+      EXPECT_GT(sync.persistent_grad_bytes(), 0);
+    }
+  }
+}
+
+TEST(GradientSync, Stage2KeepsOnlyItsShardOfTheGradients) {
+  auto coll = make_mpi_collective(world().comm, comm_config());
+  GradCase c0, c2;
+  GradientSync zero(*coll, c0.params, comm_config(), {0, true});
+  GradientSync two(*coll, c2.params, comm_config(), {2, true});
+  const int64_t full = zero.persistent_grad_bytes();
+  EXPECT_NEAR(static_cast<double>(two.persistent_grad_bytes()), static_cast<double>(full) / world().size,
+              4.0 * world().size * two.layout().buckets.size());
+  two.begin_backward(true);
+  c2.backward(1);
+  two.finish();
+  for (const auto& p : c2.params) EXPECT_FALSE(p.grad().defined());  // released into the bucket, then reduced
 }
 
 TEST(ShapeCheck, PassesWhenEqualAndNamesTheDifferingRank) {

@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-const char* kFiles[] = {"model.safetensors", "optimizer.safetensors", "rng.safetensors", "config.json", "trainer_state.json"};
+const char* kFiles[] = {"model.safetensors", "rng.safetensors", "config.json", "trainer_state.json"};
+const char* kWholeOptimizer = "optimizer.safetensors";
 
 std::vector<std::string> checkpoint_dirs(const std::string& root) {  // newest first
   std::vector<std::string> out;
@@ -32,6 +33,12 @@ std::string checkpoint_name(int64_t step) {
   return name;
 }
 
+std::string optimizer_shard_name(int shard, int shards) {
+  char name[64];
+  std::snprintf(name, sizeof name, "optimizer-%05d-of-%05d.safetensors", shard, shards);
+  return name;
+}
+
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int keep) {
   const std::string root = join_path(run_dir, "checkpoints");
   make_dirs(root);
@@ -40,7 +47,16 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int
   fs::remove_all(tmp);
   make_dirs(tmp);
   save_safetensors(join_path(tmp, "model.safetensors"), c.model, {{"format", "pt"}});
-  save_safetensors(join_path(tmp, "optimizer.safetensors"), c.optimizer);
+  std::vector<std::string> files(std::begin(kFiles), std::end(kFiles));
+  if (c.optimizer_shards > 0) {
+    for (int r = 0; r < c.optimizer_shards; ++r) {
+      files.push_back(optimizer_shard_name(r, c.optimizer_shards));
+      save_safetensors(join_path(tmp, files.back()), c.optimizer_shard(r));
+    }
+  } else {
+    files.push_back(kWholeOptimizer);
+    save_safetensors(join_path(tmp, kWholeOptimizer), c.optimizer);
+  }
   save_safetensors(join_path(tmp, "rng.safetensors"), {{"cpu", c.rng_state}});
   atomic_write_file(join_path(tmp, "config.json"), c.config_json);
   const json state = {{"step", c.state.step},
@@ -48,7 +64,7 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int
                       {"policy_version", c.state.policy_version}};
   atomic_write_file(join_path(tmp, "trainer_state.json"), state.dump(2) + "\n");
   json manifest = {{"format", "fasrl-checkpoint"}, {"version", 1}, {"files", json::object()}};
-  for (const char* f : kFiles) manifest["files"][f] = sha256_file(join_path(tmp, f));
+  for (const auto& f : files) manifest["files"][f] = sha256_file(join_path(tmp, f));
   atomic_write_file(join_path(tmp, "manifest.json"), manifest.dump(2) + "\n");
 
   const std::string final_dir = join_path(root, name);
@@ -69,17 +85,33 @@ Checkpoint load_checkpoint(const std::string& dir) {
   } catch (const json::exception& e) {
     raise(ErrorKind::kCorruption, manifest_path, ": not valid JSON (", e.what(), ")");
   }
-  for (const char* f : kFiles) {
+  if (!manifest.contains("files") || !manifest["files"].is_object())
+    raise(ErrorKind::kCorruption, manifest_path, ": no \"files\" object");
+  // Every file the manifest lists must verify; the fixed ones must be listed.
+  std::vector<std::string> optimizer_files;
+  for (const auto& [f, hash] : manifest["files"].items()) {
+    if (f.find('/') != std::string::npos || f.empty() || f[0] == '.')
+      raise(ErrorKind::kCorruption, manifest_path, ": file name '", f, "' is not a plain name");
+    if (f.rfind("optimizer", 0) == 0) optimizer_files.push_back(f);
+  }
+  for (const char* f : kFiles)
+    if (!manifest["files"].contains(f)) raise(ErrorKind::kCorruption, manifest_path, ": no hash for ", f);
+  if (optimizer_files.empty()) raise(ErrorKind::kCorruption, manifest_path, ": no hash for optimizer.safetensors or its shards");
+  for (const auto& [f, hash] : manifest["files"].items()) {
     const std::string path = join_path(dir, f);
-    if (!manifest.contains("files") || !manifest["files"].contains(f))
-      raise(ErrorKind::kCorruption, manifest_path, ": no hash for ", f);
     if (!path_exists(path)) raise(ErrorKind::kCorruption, "checkpoint ", dir, ": ", f, " is missing");
-    if (sha256_file(path) != manifest["files"][f].get<std::string>())
+    if (!hash.is_string() || sha256_file(path) != hash.get<std::string>())
       raise(ErrorKind::kCorruption, path, ": SHA-256 does not match the checkpoint manifest (corrupt)");
   }
   Checkpoint c;
   c.model = load_safetensors(join_path(dir, "model.safetensors")).tensors;
-  c.optimizer = load_safetensors(join_path(dir, "optimizer.safetensors")).tensors;
+  for (const auto& f : optimizer_files) {
+    for (auto& [key, t] : load_safetensors(join_path(dir, f)).tensors) {
+      if (key != "step" && c.optimizer.count(key))
+        raise(ErrorKind::kCorruption, dir, "/", f, ": optimizer tensor '", key, "' also appears in another shard");
+      c.optimizer[key] = t;
+    }
+  }
   auto rng = load_safetensors(join_path(dir, "rng.safetensors")).tensors;
   if (!rng.count("cpu")) raise(ErrorKind::kCorruption, dir, "/rng.safetensors: tensor 'cpu' is missing");
   c.rng_state = rng["cpu"];

@@ -1,7 +1,9 @@
 // Checkpoints (DESIGN.md section 8):
 //   <run>/checkpoints/step-000100/
 //     model.safetensors      HF-named weights
-//     optimizer.safetensors  per-parameter state ("<name>/exp_avg", ...)
+//     optimizer.safetensors  per-parameter state ("<name>/exp_avg", ...), or under ZeRO
+//     optimizer-00000-of-00002.safetensors ...  one file per learner's shard
+//                            (trainer/optimizer_state.h: keys name element ranges)
 //     rng.safetensors        CPU generator state
 //     config.json            the effective job config
 //     trainer_state.json     step, data cursor, policy version
@@ -12,6 +14,7 @@
 // Loading verifies every hash; a corrupt or partial checkpoint is skipped in
 // favour of the previous one, with an error naming it. No pickle anywhere.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +30,13 @@ struct TrainerState {
 };
 
 struct Checkpoint {
-  TensorMap model, optimizer;
+  TensorMap model;
+  // Whole optimiser state, or when optimizer_shards > 0, shard r fetched by
+  // optimizer_shard(r) while writing (one in memory at a time). Loading
+  // merges every shard file into `optimizer`.
+  TensorMap optimizer;
+  int optimizer_shards = 0;
+  std::function<TensorMap(int)> optimizer_shard;
   torch::Tensor rng_state;  // uint8, torch's CPU generator
   std::string config_json;
   TrainerState state;
@@ -43,5 +52,6 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std
                                                  std::string* loaded_dir = nullptr);
 
 std::string checkpoint_name(int64_t step);  // "step-000100"
+std::string optimizer_shard_name(int shard, int shards);  // "optimizer-00000-of-00002.safetensors"
 
 }  // namespace fasrl::trainer

@@ -21,6 +21,7 @@ namespace {
 // Completion tokens of every group, as [N, L] rows (prompt + completion, right-padded).
 struct PolicyInputs {
   torch::Tensor ids, pad, targets, mask, behaviour, advantages, images;
+  std::vector<int64_t> image_offset{0};  // row i's images are images[image_offset[i] .. image_offset[i+1])
   int64_t completion_tokens = 0;
 };
 
@@ -29,6 +30,7 @@ PolicyInputs policy_inputs(const proto::RolloutBatch& b, int64_t pad_id) {
   std::vector<size_t> prompt_len;
   std::vector<const proto::RolloutCompletion*> comps;
   std::vector<torch::Tensor> images;
+  PolicyInputs in;
   for (const auto& g : b.groups()) {
     const torch::Tensor imgs = group_images(g);
     for (const auto& c : g.completions()) {
@@ -38,12 +40,12 @@ PolicyInputs policy_inputs(const proto::RolloutBatch& b, int64_t pad_id) {
       rows.push_back(std::move(seq));
       comps.push_back(&c);
       if (imgs.defined()) images.push_back(imgs);
+      in.image_offset.push_back(in.image_offset.back() + (imgs.defined() ? imgs.size(0) : 0));
     }
   }
   const int64_t n = static_cast<int64_t>(rows.size());
   int64_t len = 0;
   for (const auto& r : rows) len = std::max<int64_t>(len, static_cast<int64_t>(r.size()));
-  PolicyInputs in;
   in.ids = torch::full({n, len}, pad_id, torch::kInt64);
   in.pad = torch::zeros({n, len}, torch::kInt64);
   in.targets = torch::zeros({n, len}, torch::kInt64);
@@ -66,6 +68,25 @@ PolicyInputs policy_inputs(const proto::RolloutBatch& b, int64_t pad_id) {
   }
   if (!images.empty()) in.images = torch::cat(images, 0);
   return in;
+}
+
+// Rows [begin, end) of the batch, with their images.
+PolicyInputs slice_rows(const PolicyInputs& in, int64_t begin, int64_t end) {
+  const int64_t n = in.ids.size(0);
+  if (begin == 0 && end == n) return in;
+  PolicyInputs out;
+  out.ids = in.ids.slice(0, begin, end);
+  out.pad = in.pad.slice(0, begin, end);
+  out.targets = in.targets.slice(0, begin, end);
+  out.mask = in.mask.slice(0, begin, end);
+  out.behaviour = in.behaviour.slice(0, begin, end);
+  out.advantages = in.advantages.slice(0, begin, end);
+  const int64_t first = in.image_offset[static_cast<size_t>(begin)], last = in.image_offset[static_cast<size_t>(end)];
+  if (in.images.defined() && last > first) out.images = in.images.slice(0, first, last);
+  out.image_offset.clear();
+  for (int64_t i = begin; i <= end; ++i) out.image_offset.push_back(in.image_offset[static_cast<size_t>(i)] - first);
+  out.completion_tokens = out.mask.sum().item<int64_t>();
+  return out;
 }
 
 // log softmax(logits / T) of the sampled tokens [N, L], and the token entropy.
@@ -149,16 +170,43 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     const proto::RolloutBatch batch = parse_rollout_batch(rollouts.next_bytes(), rollouts.worker(), state.step,
                                                           g.max_staleness(), g.group_size(), job.model.decoder().vocab_size());
     const PolicyInputs in = policy_inputs(batch, pad_id);
-    torch::Tensor entropy;
-    const torch::Tensor logp = token_logprobs(*model, in, g.temperature(), banned, &entropy);
-    torch::Tensor ref;
-    if (reference) {
-      torch::NoGradGuard ng;
-      ref = token_logprobs(*reference, in, g.temperature(), banned, nullptr);
+    // Micro-batches of rows; each loss is weighted by its share of the batch's
+    // tokens (token_mean) or completions (sequence_mean), so they add up to the batch loss.
+    const int64_t rows = in.ids.size(0);
+    const int k = static_cast<int>(std::min<int64_t>(session.micro_batches(), rows));
+    const double total_tokens = std::max<double>(1.0, static_cast<double>(in.completion_tokens));
+    GrpoLossTerms loss;
+    double loss_value = 0;
+    std::vector<torch::Tensor> entropies;
+    for (int i = 0; i < session.micro_batches(); ++i) {
+      if (i >= k) {  // fewer rows than micro-batches: the remaining backward passes carry nothing
+        session.backward(torch::zeros({}, torch::requires_grad()), i);
+        continue;
+      }
+      const PolicyInputs part = slice_rows(in, rows * i / k, rows * (i + 1) / k);
+      torch::Tensor entropy;
+      const torch::Tensor logp = token_logprobs(*model, part, g.temperature(), banned, &entropy);
+      torch::Tensor ref;
+      if (reference) {
+        torch::NoGradGuard ng;
+        ref = token_logprobs(*reference, part, g.temperature(), banned, nullptr);
+      }
+      const GrpoLossTerms terms = grpo_loss(logp, part.behaviour, ref, part.advantages, part.mask, g.clip_low(),
+                                            g.clip_high(), g.beta(), g.kl(), g.aggregation());
+      const double share = k == 1 ? 1.0
+                           : g.aggregation() == "token_mean"
+                               ? static_cast<double>(part.completion_tokens) / total_tokens
+                               : static_cast<double>(part.ids.size(0)) / static_cast<double>(rows);
+      session.backward(k == 1 ? terms.loss : terms.loss * share, i);
+      const double token_share = static_cast<double>(part.completion_tokens) / total_tokens;
+      loss_value += terms.loss.item<double>() * share;
+      loss.clip_fraction += terms.clip_fraction * token_share;
+      loss.ratio_mean += terms.ratio_mean * token_share;
+      loss.kl += terms.kl * token_share;
+      entropies.push_back(entropy);
     }
-    const GrpoLossTerms loss = grpo_loss(logp, in.behaviour, ref, in.advantages, in.mask, g.clip_low(), g.clip_high(),
-                                         g.beta(), g.kl(), g.aggregation());
-    loss.loss.backward();
+    loss.loss = torch::tensor(loss_value);
+    const torch::Tensor entropy = entropies.size() == 1 ? entropies[0] : torch::cat(entropies, 0);
     const double grad_norm = session.apply_gradients();
     state.policy_version = state.step;
     if (state.step < job.learner.train.steps()) publish(state.step);

@@ -3,8 +3,11 @@
 #include <glog/logging.h>
 
 #include <csignal>
+#include <cmath>
 #include <cstdlib>
+#include <set>
 
+#include "comm/role_protocol.h"
 #include "comm/world.h"
 #include "core/error.h"
 #include "core/io.h"
@@ -30,16 +33,21 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 }  // namespace
 
 LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec, MPI_Comm learners)
-    : model_(model), spec_(spec) {
+    : model_(model), spec_(spec), learners_(learners) {
   rank_ = comm::rank_in(learners);
   world_ = comm::size_of(learners);
   if (spec.train.steps() < 1) raise(ErrorKind::kConfig, "train.steps must be >= 1, got ", spec.train.steps());
+  if (spec.train.grad_accum_steps() < 1)
+    raise(ErrorKind::kConfig, "train.grad_accum_steps must be >= 1, got ", spec.train.grad_accum_steps());
+  micro_batches_ = spec.train.grad_accum_steps();
+  std::vector<torch::Tensor> tensors;
+  std::set<const void*> seen;  // a tensor shared by two modules is one parameter
   for (auto& p : model.named_parameters()) {
+    if (!p.value().requires_grad() || !seen.insert(p.value().unsafeGetTensorImpl()).second) continue;
     params_.emplace_back(p.key(), p.value());
-    tensors_.push_back(p.value());
+    tensors.push_back(p.value());
   }
-  optimizer_ = make_optimizer(params_, spec.optim);
-  comm::check_same_shapes(learners, tensors_, "model parameters");
+  comm::check_same_shapes(learners, tensors, "model parameters");
   collective_ = comm::make_collective(learners, spec.comm, torch::kCPU);  // CPU models today
 
   // Resume: rank 0 picks the newest checkpoint that verifies; every rank loads that one.
@@ -55,20 +63,38 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   if (!chosen.empty()) {
     if (!latest) latest = load_checkpoint(chosen);  // rank 0 has it already
     models::copy_weights(model, latest->model, chosen + "/model.safetensors");
-    load_optimizer_state(*optimizer_, params_, spec.optim.name(), latest->optimizer, chosen + "/optimizer.safetensors");
+  }
+  {
+    torch::NoGradGuard g;
+    for (auto& t : tensors) collective_->broadcast(t, 0);
+  }
+  grad_sync_ = std::make_unique<comm::GradientSync>(
+      *collective_, tensors, spec.comm, comm::GradSyncOptions{spec.train.zero_stage(), spec.comm.overlap_grad_sync()});
+  std::vector<torch::Tensor> slices;
+  for (int b = 0; b < static_cast<int>(grad_sync_->layout().buckets.size()); ++b) slices.push_back(grad_sync_->param_slice(b));
+  optimizer_ = std::make_unique<FlatAdam>(spec.optim, slices);
+  if (latest) {
+    import_optimizer_state(*optimizer_, state_layout(), latest->optimizer, chosen + "/optimizer*.safetensors");
     set_cpu_rng_state(latest->rng_state);
     state_ = latest->state;
     resumed_ = true;
   }
-  {
-    torch::NoGradGuard g;
-    for (auto& t : tensors_) collective_->broadcast(t, 0);
-  }
-  grad_sync_ = std::make_unique<comm::BucketedAllReduce>(*collective_, tensors_, spec.comm);
   if (rank_ == 0) {
     make_dirs(spec.run.dir());
     metrics_.open(join_path(spec.run.dir(), "metrics.jsonl"), std::ios::app);
   }
+}
+
+StateLayout LearnerSession::state_layout() const {
+  StateLayout out;
+  for (const auto& [name, p] : params_) {
+    out.names.push_back(name);
+    out.numel.push_back(p.numel());
+  }
+  const comm::FlatLayout& layout = grad_sync_->layout();
+  for (int b = 0; b < static_cast<int>(layout.buckets.size()); ++b)
+    out.pieces.push_back(grad_sync_->stage() == 0 ? layout.bucket_pieces(b) : layout.shard_pieces(b, rank_));
+  return out;
 }
 
 bool LearnerSession::begin_step(const data::LoaderCursor& cursor) {
@@ -92,18 +118,30 @@ bool LearnerSession::begin_step(const data::LoaderCursor& cursor) {
   return true;
 }
 
+void LearnerSession::backward(const torch::Tensor& loss, int index) {
+  grad_sync_->begin_backward(index == micro_batches_ - 1);
+  loss.backward();
+}
+
 double LearnerSession::apply_gradients() {
+  grad_sync_->finish();  // sums over learners
   std::vector<torch::Tensor> grads;
-  for (auto& p : params_) {
-    if (!p.second.grad().defined()) p.second.mutable_grad() = torch::zeros_like(p.second);
-    grads.push_back(p.second.grad());
+  double sum_squares = 0;
+  for (int b = 0; b < static_cast<int>(grad_sync_->layout().buckets.size()); ++b) {
+    grads.push_back(grad_sync_->grad_slice(b));
+    if (spec_.optim.grad_clip() > 0) sum_squares += grads.back().square().sum().item<double>();
   }
-  grad_sync_->average(grads);
-  const double norm =
-      spec_.optim.grad_clip() > 0 ? torch::nn::utils::clip_grad_norm_(tensors_, spec_.optim.grad_clip()) : 0.0;
-  set_lr(*optimizer_, lr_at(state_.step, spec_.train.steps(), spec_.optim));
-  optimizer_->step();
-  optimizer_->zero_grad();
+  // The mean gradient is sum / world; its norm over the whole model (shards add up under ZeRO).
+  double scale = 1.0 / world_, norm = 0;
+  if (spec_.optim.grad_clip() > 0) {
+    if (grad_sync_->stage() > 0) sum_squares = sum(sum_squares);
+    norm = std::sqrt(sum_squares) / world_;
+    const double clip = spec_.optim.grad_clip() / (norm + 1e-6);  // as torch.nn.utils.clip_grad_norm_
+    if (clip < 1) scale *= clip;
+  }
+  optimizer_->step(grads, lr_at(state_.step, spec_.train.steps(), spec_.optim), scale);
+  grad_sync_->all_gather_params();
+  grad_sync_->zero_grads();
   ++state_.step;
   return norm;
 }
@@ -122,11 +160,30 @@ double LearnerSession::sum(double value) {
 }
 
 void LearnerSession::checkpoint(const data::LoaderCursor& cursor) {
-  if (rank_ != 0) return;
+  // Under ZeRO every learner sends its shard of the optimiser state to rank 0,
+  // which writes it as one file per shard (one shard in memory at a time).
+  constexpr int kShardTag = 0x5a01;
+  const double timeout = spec_.comm.timeout_s();
+  TensorMap mine = export_optimizer_state(*optimizer_, state_layout());
+  const bool sharded = grad_sync_->stage() > 0 && world_ > 1;
+  if (rank_ != 0) {
+    if (sharded)
+      comm::send_chunked(learners_, 0, kShardTag, encode_safetensors(mine, {}, "optimizer shard"), timeout, "optimizer shard");
+    return;
+  }
   TensorMap weights;
   for (const auto& [name, param] : params_) weights[name] = param.detach().clone();
-  Checkpoint ck{std::move(weights), optimizer_state(*optimizer_, params_, spec_.optim.name()), cpu_rng_state(),
-                spec_.config_json, {state_.step, cursor.epoch, cursor.position, state_.policy_version}};
+  Checkpoint ck{std::move(weights), {}, sharded ? world_ : 0, {}, cpu_rng_state(), spec_.config_json,
+                {state_.step, cursor.epoch, cursor.position, state_.policy_version}};
+  if (sharded) {
+    ck.optimizer_shard = [&](int r) {
+      if (r == 0) return std::move(mine);
+      const std::string what = "optimizer shard of learner " + std::to_string(r);
+      return decode_safetensors(comm::recv_chunked(learners_, r, kShardTag, timeout, what), what).tensors;
+    };
+  } else {
+    ck.optimizer = std::move(mine);
+  }
   LOG(INFO) << "checkpoint " << save_checkpoint(spec_.run.dir(), ck, spec_.train.keep_checkpoints());
 }
 

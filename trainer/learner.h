@@ -1,5 +1,6 @@
 // What every learner loop (MoAE-CR, SFT, GRPO) shares: parameters and
-// optimiser, the collective and bucketed gradient averaging, resume from the
+// optimiser (ZeRO stage 0/1/2 over flat buckets), the collective and the
+// overlapped gradient reduction, gradient accumulation, resume from the
 // newest verified checkpoint (rank 0 chooses, every rank loads the same one,
 // rank 0's weights are broadcast), preemption agreement, checkpoints with the
 // loader cursor, metrics.jsonl, and the failure-injection test hooks.
@@ -19,6 +20,7 @@
 #include "proto/config.pb.h"
 #include "trainer/checkpoint.h"
 #include "trainer/optim.h"
+#include "trainer/optimizer_state.h"
 
 namespace fasrl::trainer {
 
@@ -50,9 +52,18 @@ class LearnerSession {
   // (SIGTERM/SIGUSR1) — a checkpoint at `cursor` is then written and every
   // rank waits for it before returning.
   bool begin_step(const data::LoaderCursor& cursor);
-  // After backward: zero-fill missing grads, average over learners, clip,
-  // set the scheduled lr, optimiser step, ++step. Returns the grad norm (0 when not clipping).
+  // Micro-batches per step (train.grad_accum_steps); the loop scales each
+  // micro-batch's loss so that their sum is the step's loss.
+  int micro_batches() const { return micro_batches_; }
+  // Backward of micro-batch `index` (0-based); the last one starts the gradient reduction.
+  void backward(const torch::Tensor& loss, int index);
+  // After the last backward: finish the reduction (mean over learners), clip
+  // to optim.grad_clip over the global norm, optimiser step at the scheduled
+  // lr, all-gather the shards (ZeRO), ++step. Returns the grad norm (0 when not clipping).
   double apply_gradients();
+  // This rank's optimiser state and gradient storage, in bytes (ZeRO: about 1/N of stage 0).
+  int64_t optimizer_state_bytes() const { return optimizer_->state_bytes(); }
+  int64_t gradient_bytes() const { return grad_sync_->persistent_grad_bytes(); }
   // Mean over learners of per-rank values.
   std::vector<double> average(const std::vector<double>& values);
   // Sum over learners.
@@ -63,16 +74,19 @@ class LearnerSession {
   void log(const nlohmann::json& row);  // rank 0: metrics.jsonl + log line
 
  private:
+  StateLayout state_layout() const;
+
   torch::nn::Module& model_;
   LearnerSpec spec_;
+  MPI_Comm learners_;
+  int micro_batches_ = 1;
   int rank_ = 0, world_ = 1;
   bool resumed_ = false;
   TrainerState state_;
   NamedParams params_;
-  std::vector<torch::Tensor> tensors_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<comm::Collective> collective_;
-  std::unique_ptr<comm::BucketedAllReduce> grad_sync_;
+  std::unique_ptr<comm::GradientSync> grad_sync_;
+  std::unique_ptr<FlatAdam> optimizer_;
   std::ofstream metrics_;
 };
 

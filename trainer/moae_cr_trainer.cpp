@@ -82,18 +82,26 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
       result.steps = state.step;
       return result;
     }
-    const data::Batch batch = loader.next();
-    const torch::Tensor img = model->encode_image(eval::model_input(batch.images));  // [B, proj]
-    const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);   // [2, proj]
-    const LossTerms loss = compute_loss(img, text, model->logit_scale, batch.binary, lc);
-    loss.total.backward();
+    // Micro-batches: each loss is scaled by 1/k so the gradients add up to the step's mean.
+    const int k = session.micro_batches();
+    std::vector<double> terms(5, 0.0);
+    int64_t samples = 0;
+    for (int i = 0; i < k; ++i) {
+      const data::Batch batch = loader.next();
+      const torch::Tensor img = model->encode_image(eval::model_input(batch.images));  // [B, proj]
+      const torch::Tensor text = model->encode_text(prompts.ids, prompts.eot);   // [2, proj]
+      const LossTerms loss = compute_loss(img, text, model->logit_scale, batch.binary, lc);
+      session.backward(k == 1 ? loss.total : loss.total / k, i);
+      const double parts[5] = {value(loss.total), value(loss.ce), value(loss.dm), value(loss.cdm), value(loss.baseline)};
+      for (int t = 0; t < 5; ++t) terms[static_cast<size_t>(t)] += parts[t] / k;
+      samples += batch.size();
+    }
     const double lr = lr_at(state.step, job.learner.train.steps(), job.learner.optim);
     const double grad_norm = session.apply_gradients();
-    samples_since_log += batch.size() * world;
+    samples_since_log += samples * world;
     if (state.step % std::max(1, job.learner.train.log_every()) == 0 || state.step == job.learner.train.steps()) {
       // Loss terms averaged over the learners (every rank takes part).
-      const auto terms = session.average(
-          {value(loss.total), value(loss.ce), value(loss.dm), value(loss.cdm), value(loss.baseline)});
+      terms = session.average(terms);
       result.last_loss = terms[0];
       session.log({{"step", state.step},
                    {"loss", terms[0]},

@@ -49,24 +49,35 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
       result.steps = state.step;
       return result;
     }
-    const data::Batch batch = loader.next();
-    const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
-    const auto seqs = sft_batch_sequences(batch, in, bundle.tokenizer, *model, job.qa.field(), sft, job.learner.run.seed());
-    const SequenceBatch sb = collate(seqs, sft.max_length(), sft.packing(), pad_id);
-    // Mean over the target tokens of all learners (gradient averaging divides by world again).
-    const double global_tokens = session.sum(static_cast<double>(sb.target_tokens));
-    const torch::Tensor logits = model->forward(sb.ids, sb.images, sb.segments, sb.positions);  // [R, L, V]
-    const torch::Tensor nll_sum = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, logits.size(-1)}), sb.targets.reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
-    const torch::Tensor loss = nll_sum * (static_cast<double>(world) / std::max(1.0, global_tokens));
-    loss.backward();
+    // The step's micro-batches are collated first: the loss is the mean over
+    // the target tokens of all of them on all learners (gradient averaging divides by world again).
+    std::vector<SequenceBatch> micro;
+    int64_t step_tokens = 0;
+    for (int i = 0; i < session.micro_batches(); ++i) {
+      const data::Batch batch = loader.next();
+      const models::MllmImages in = models::mllm_images(batch.images, batch.modality_mask, batch.modalities);
+      const auto seqs = sft_batch_sequences(batch, in, bundle.tokenizer, *model, job.qa.field(), sft, job.learner.run.seed());
+      micro.push_back(collate(seqs, sft.max_length(), sft.packing(), pad_id));
+      step_tokens += micro.back().target_tokens;
+    }
+    const double global_tokens = session.sum(static_cast<double>(step_tokens));
+    double nll_total = 0;
+    for (size_t i = 0; i < micro.size(); ++i) {
+      const SequenceBatch& sb = micro[i];
+      const torch::Tensor logits = model->forward(sb.ids, sb.images, sb.segments, sb.positions);  // [R, L, V]
+      const torch::Tensor nll_sum = torch::nn::functional::cross_entropy(
+          logits.reshape({-1, logits.size(-1)}), sb.targets.reshape({-1}),
+          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+      session.backward(nll_sum * (static_cast<double>(world) / std::max(1.0, global_tokens)), static_cast<int>(i));
+      nll_total += nll_sum.item<double>();
+    }
+    const SequenceBatch& sb = micro.back();
     const double lr = lr_at(state.step, job.learner.train.steps(), job.learner.optim);
     const double grad_norm = session.apply_gradients();
-    tokens_since_log += sb.target_tokens;
+    tokens_since_log += step_tokens;
     const bool log_now = state.step % std::max(1, job.learner.train.log_every()) == 0 || state.step == job.learner.train.steps();
     if (state.step == 1 || log_now) {  // the loss over every learner's tokens costs a collective: only when reported
-      result.last_loss = session.sum(nll_sum.item<double>()) / std::max(1.0, global_tokens);
+      result.last_loss = session.sum(nll_total) / std::max(1.0, global_tokens);
       if (state.step == 1) result.first_loss = result.last_loss;
     }
     if (log_now) {

@@ -4,7 +4,8 @@
   learns    SFT (2 ranks), then GRPO with 2 learners + 1 rollout worker: held-out
             mean reward and answer accuracy rise by measured margins
   protocol  impossible role splits fail with a clear error; a killed and restarted
-            on-policy run ends bit-identical to an uninterrupted one; with
+            on-policy run ends bit-identical to an uninterrupted one; ZeRO
+            stage 2 with gradient accumulation gives the same losses; with
             max_staleness 1 rollout runs one version ahead and never more
 """
 import json
@@ -75,6 +76,18 @@ def protocol(tmp):
     moved = max_diff(weights(full), weights(sft_dir))
     print(f"resume: max weight difference after restart {d:.2e} (GRPO moved the weights by {moved:.2e})")
     assert d == 0.0 and moved > 0, (d, moved)
+    # ZeRO stage 2 with 2 micro-batches per step: up to the first step with a
+    # gradient (until then the weights, hence the rollouts, are the same) the
+    # gradient norms match the plain learner's. (The GRPO loss itself is 0
+    # on-policy: ratio 1, group-normalised advantages.)
+    zero = os.path.join(tmp, "zero")
+    job(3, CONFIG, zero, data, *common, "train.zero_stage=2", "train.grad_accum_steps=2")
+    norms = lambda d: [r["grad_norm"] for r in rows(d) if "grad_norm" in r]  # noqa: E731
+    plain, sharded = norms(full), norms(zero)
+    k = next(i for i, n in enumerate(plain) if n > 0)
+    print(f"GRPO gradient norms to the first nonzero step: plain {plain[:k + 1]}, ZeRO-2 + 2 micro-batches {sharded[:k + 1]}")
+    for p_, s_ in zip(plain[:k + 1], sharded[:k + 1]):
+        assert abs(s_ - p_) <= 1e-4 * p_ + 1e-9, (plain[:k + 1], sharded[:k + 1])
     # Asynchronous: rollout one version ahead at most.
     stale = os.path.join(tmp, "stale")
     # (with the KL term to the frozen reference: k3, sequence-mean)
