@@ -15,7 +15,7 @@
 
 namespace fasrl::comm {
 
-// The hooks outlive nothing: they reach the sync through this cell, which
+// The hooks may outlive the sync: they reach it through this cell, which
 // the destructor empties before removing them.
 struct GradientSync::HookCell {
   GradientSync* sync = nullptr;
@@ -24,7 +24,7 @@ struct GradientSync::HookCell {
 namespace {
 class GradReadyHook final : public torch::autograd::FunctionPostHook {
  public:
-  GradReadyHook(std::shared_ptr<void> cell, std::function<void()> fire) : cell_(std::move(cell)), fire_(std::move(fire)) {}
+  explicit GradReadyHook(std::function<void()> fire) : fire_(std::move(fire)) {}
   torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
                                             const torch::autograd::variable_list& /*inputs*/) override {
     fire_();
@@ -32,7 +32,6 @@ class GradReadyHook final : public torch::autograd::FunctionPostHook {
   }
 
  private:
-  std::shared_ptr<void> cell_;
   std::function<void()> fire_;
 };
 }  // namespace
@@ -70,7 +69,6 @@ GradientSync::GradientSync(Collective& collective, const std::vector<torch::Tens
     grad_shard_.push_back(options.zero_stage == 2 ? torch::zeros({b.shard()}, options_of) : torch::Tensor());
   }
   pending_grads_.assign(layout_.buckets.size(), 0);
-  launched_.assign(layout_.buckets.size(), false);
   in_flight_.resize(layout_.buckets.size());
 
   cell_->sync = this;
@@ -80,7 +78,7 @@ GradientSync::GradientSync(Collective& collective, const std::vector<torch::Tens
       if (!accumulator) raise(ErrorKind::kInvalidArgument, "gradient sync: parameter ", i, " does not require grad");
       std::shared_ptr<HookCell> cell = cell_;
       const int index = static_cast<int>(i);
-      hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<GradReadyHook>(cell, [cell, index] {
+      hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<GradReadyHook>([cell, index] {
         if (cell->sync) cell->sync->on_grad_ready(index);
       })));
       accumulators_.push_back(std::move(accumulator));  // the parameter keeps only a weak reference
@@ -96,10 +94,7 @@ GradientSync::~GradientSync() {
 void GradientSync::begin_backward(bool reduce) {
   armed_ = reduce && options_.overlap;
   if (!reduce) return;
-  for (size_t b = 0; b < layout_.buckets.size(); ++b) {
-    pending_grads_[b] = static_cast<int>(layout_.buckets[b].members.size());
-    launched_[b] = false;
-  }
+  for (size_t b = 0; b < layout_.buckets.size(); ++b) pending_grads_[b] = static_cast<int>(layout_.buckets[b].members.size());
   next_launch_ = 0;
 }
 
@@ -121,7 +116,8 @@ void GradientSync::stage_gradient(int index) {
 }
 
 // Buckets start in bucket order on every rank (collectives must match), each
-// as soon as it and every bucket before it is ready.
+// as soon as it and every bucket before it is ready: buckets below
+// next_launch_ are in flight.
 void GradientSync::launch_ready() {
   while (next_launch_ < static_cast<int>(layout_.buckets.size()) && pending_grads_[static_cast<size_t>(next_launch_)] == 0)
     launch(next_launch_++);
@@ -129,7 +125,6 @@ void GradientSync::launch_ready() {
 
 void GradientSync::launch(int bucket) {
   const size_t b = static_cast<size_t>(bucket);
-  launched_[b] = true;
   if (options_.zero_stage < 2)
     in_flight_[b] = collective_.start_all_reduce_sum(grad_flat_[b]);
   else
@@ -138,17 +133,15 @@ void GradientSync::launch(int bucket) {
 
 void GradientSync::finish() {
   armed_ = false;
-  for (size_t b = 0; b < layout_.buckets.size(); ++b) {
-    if (launched_[b]) continue;
+  for (; next_launch_ < static_cast<int>(layout_.buckets.size()); ++next_launch_) {
     if (options_.zero_stage == 2)  // gradients that never came back through a hook (unused, or no overlap)
-      for (int i : layout_.buckets[b].members)
-        if (params_[static_cast<size_t>(i)].grad().defined() || !grad_flat_[b].defined()) stage_gradient(i);
-    launch(static_cast<int>(b));
+      for (int i : layout_.buckets[static_cast<size_t>(next_launch_)].members) stage_gradient(i);
+    launch(next_launch_);
   }
+  next_launch_ = 0;
   for (size_t b = 0; b < layout_.buckets.size(); ++b) {
     in_flight_[b]->wait();
     in_flight_[b].reset();
-    launched_[b] = false;
     if (options_.zero_stage == 2) grad_flat_[b] = torch::Tensor();  // only the shard stays
   }
 }

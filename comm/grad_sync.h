@@ -75,9 +75,8 @@ class GradientSync {
   std::vector<torch::Tensor> grad_flat_;    // stages 0/1: per bucket [padded]; stage 2: staging, undefined between steps
   std::vector<torch::Tensor> grad_shard_;   // stage 2: per bucket [shard]
   std::vector<int> pending_grads_;          // per bucket: members whose gradient is not ready yet
-  std::vector<bool> launched_;
   std::vector<std::unique_ptr<PendingCollective>> in_flight_;
-  int next_launch_ = 0;
+  int next_launch_ = 0;                     // buckets [0, next_launch_) are in flight
   bool armed_ = false;
   std::shared_ptr<HookCell> cell_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;

@@ -70,7 +70,6 @@ class CollectiveThread {
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Comm_free(&comm_);
   }
-  MPI_Comm comm() const { return comm_; }
   // `job` gets this thread's communicator and returns an MPI error code.
   std::shared_future<int> submit(std::function<int(MPI_Comm)> job) {
     std::packaged_task<int()> task([job = std::move(job), this] { return job(comm_); });
@@ -120,12 +119,7 @@ class ThreadPending final : public PendingCollective {
       raise(ErrorKind::kIOError, what_, " did not complete within ", timeout_s_, " s: a peer rank is hung or dead");
     const int code = done_.get();
     done_ = {};
-    if (code != MPI_SUCCESS) {
-      char text[MPI_MAX_ERROR_STRING];
-      int length = 0;
-      MPI_Error_string(code, text, &length);
-      raise(ErrorKind::kIOError, what_, " failed: ", std::string(text, static_cast<size_t>(length)));
-    }
+    check_mpi(code, what_.c_str(), __FILE__, __LINE__);
   }
 
  private:
@@ -227,8 +221,7 @@ class MpiCollective final : public Collective {
   // one, at once on this thread with this communicator.
   std::unique_ptr<PendingCollective> start(std::function<int(MPI_Comm)> job, const std::string& what) {
     if (!mpi_thread_multiple()) {
-      const int code = job(comm_);
-      FASRL_MPI_CHECK(code);
+      check_mpi(job(comm_), what.c_str(), __FILE__, __LINE__);
       return std::make_unique<DonePending>();
     }
     if (!thread_) thread_ = std::make_unique<CollectiveThread>(comm_);

@@ -126,14 +126,13 @@ void LearnerSession::backward(const torch::Tensor& loss, int index) {
 double LearnerSession::apply_gradients() {
   grad_sync_->finish();  // sums over learners
   std::vector<torch::Tensor> grads;
-  double sum_squares = 0;
-  for (int b = 0; b < static_cast<int>(grad_sync_->layout().buckets.size()); ++b) {
-    grads.push_back(grad_sync_->grad_slice(b));
-    if (spec_.optim.grad_clip() > 0) sum_squares += grads.back().square().sum().item<double>();
-  }
+  for (int b = 0; b < static_cast<int>(grad_sync_->layout().buckets.size()); ++b) grads.push_back(grad_sync_->grad_slice(b));
   // The mean gradient is sum / world; its norm over the whole model (shards add up under ZeRO).
   double scale = 1.0 / world_, norm = 0;
   if (spec_.optim.grad_clip() > 0) {
+    torch::Tensor squares = torch::zeros({}, torch::kFloat64);
+    for (const auto& g : grads) squares += g.square().sum();
+    double sum_squares = squares.item<double>();  // one host sync per step
     if (grad_sync_->stage() > 0) sum_squares = sum(sum_squares);
     norm = std::sqrt(sum_squares) / world_;
     const double clip = spec_.optim.grad_clip() / (norm + 1e-6);  // as torch.nn.utils.clip_grad_norm_
@@ -164,11 +163,11 @@ void LearnerSession::checkpoint(const data::LoaderCursor& cursor) {
   // which writes it as one file per shard (one shard in memory at a time).
   constexpr int kShardTag = 0x5a01;
   const double timeout = spec_.comm.timeout_s();
-  TensorMap mine = export_optimizer_state(*optimizer_, state_layout());
   const bool sharded = grad_sync_->stage() > 0 && world_ > 1;
+  if (rank_ != 0 && !sharded) return;  // rank 0 holds the whole state
+  TensorMap mine = export_optimizer_state(*optimizer_, state_layout());
   if (rank_ != 0) {
-    if (sharded)
-      comm::send_chunked(learners_, 0, kShardTag, encode_safetensors(mine, {}, "optimizer shard"), timeout, "optimizer shard");
+    comm::send_chunked(learners_, 0, kShardTag, encode_safetensors(mine, {}, "optimizer shard"), timeout, "optimizer shard");
     return;
   }
   TensorMap weights;
