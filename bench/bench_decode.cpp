@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/allocator.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "models/generate.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 32;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   torch::set_num_threads(threads);
+  keep_freed_host_memory();  // as the fasrl binary does
   proto::DecoderConfig c;
   c.set_vocab_size(32000), c.set_hidden_size(768), c.set_intermediate_size(2048), c.set_num_hidden_layers(12);
   c.set_num_attention_heads(12), c.set_num_key_value_heads(4), c.set_rope_theta(1e6), c.set_tie_word_embeddings(true);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/timer.h"
 #include "models/clip.h"
 #include "trainer/losses.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   const int batch = argc > 3 ? std::atoi(argv[3]) : 32;
   const int image = argc > 4 ? std::atoi(argv[4]) : 224;
   torch::set_num_threads(threads);
+  keep_freed_host_memory();  // as the fasrl binary does
   torch::manual_seed(0);
   proto::ClipConfig config;  // ViT-B/16 + MoAE, CLIP text (defaults)
   config.mutable_vision()->set_image_size(image);

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "comm/world.h"
+#include "core/allocator.h"
 #include "core/error.h"
 #include "launch/cli.h"
 #include "launch/commands.h"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   using namespace fasrl::launch;
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  fasrl::keep_freed_host_memory();
   std::vector<std::string> words(argv + 1, argv + argc);
   using Command = std::function<int(const Args&)>;
   const std::map<std::string, Command> commands = {{"data synth", cmd_synth},

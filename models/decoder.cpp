@@ -50,7 +50,7 @@ DecoderLayerImpl::DecoderLayerImpl(const proto::DecoderConfig& c)
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache) {
+                                        const AttentionPlan& plan, torch::Tensor* k_cache, torch::Tensor* v_cache) {
   const int64_t b = x.size(0), t = x.size(1);
   const torch::Tensor h = input_layernorm(x);
   auto heads = [&](const torch::Tensor& y, int64_t n) { return y.view({b, t, n, head_dim_}).transpose(1, 2); };
@@ -68,12 +68,7 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     *k_cache = k;
     *v_cache = v;
   }
-  const int64_t rep = heads_ / kv_heads_;
-  const torch::Tensor kr = k.repeat_interleave(rep, 1), vr = v.repeat_interleave(rep, 1);  // [B, H, S, hd]
-  const torch::Tensor scores = torch::matmul(q, kr.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_)) + mask;
-  const auto wide = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;  // softmax in >= fp32
-  const torch::Tensor attn = torch::matmul(torch::softmax(scores.to(wide), -1).to(q.scalar_type()), vr);
-  const torch::Tensor out = x + self_attn->o_proj(attn.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+  const torch::Tensor out = x + self_attn->o_proj(attend(plan, q, k, v));
   const torch::Tensor m = post_attention_layernorm(out);
   return out + mlp->down_proj(torch::silu(mlp->gate_proj(m)) * mlp->up_proj(m));  // SwiGLU
 }
@@ -102,28 +97,18 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   const torch::Tensor freqs = positions.to(torch::kFloat64).unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);
   const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
   const torch::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-  // Causal over the new tokens, everything in the past visible, padding hidden: [B, 1, T, past+T].
-  const auto opts = torch::TensorOptions().dtype(x.scalar_type()).device(x.device());
-  torch::Tensor allowed = torch::ones({t, past + t}, torch::kBool).tril(past).to(x.device()).unsqueeze(0).unsqueeze(0);
-  if (key_padding.defined()) {
-    const torch::Tensor keys = key_padding.view({b, 1, 1, past + t});
-    if (past == 0)  // segments (packing): a query sees earlier keys of its own segment only
-      allowed = allowed.logical_and(keys == key_padding.view({b, 1, t, 1})).logical_and(keys != 0);
-    else
-      allowed = allowed.logical_and(keys.to(torch::kBool));
-    // A padding query would see no key at all (softmax of all -inf = NaN, which
-    // then leaks through 0 * NaN); let every token see itself.
-    allowed = allowed.logical_or(torch::eye(t, past + t, torch::kBool).roll(past, 1).to(x.device()).view({1, 1, t, past + t}));
-  }
-  const torch::Tensor mask =
-      torch::zeros(allowed.sizes(), opts).masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  // Packed or padded rows without a cache attend per sequence; a cache keeps
+  // the row layout (its keys are stored per row).
+  const AttentionPlan plan = key_padding.defined() && past == 0 && !cache
+                                 ? segment_attention_plan(key_padding, x.scalar_type())
+                                 : dense_attention_plan(b, t, past, key_padding, x.scalar_type(), x.device());
   if (cache && cache->keys.empty()) {
     cache->keys.resize(static_cast<size_t>(config_.num_hidden_layers()));
     cache->values.resize(static_cast<size_t>(config_.num_hidden_layers()));
   }
   torch::Tensor h = x;
   for (size_t i = 0; i < model->layers->size(); ++i)
-    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, mask, cache ? &cache->keys[i] : nullptr,
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, plan, cache ? &cache->keys[i] : nullptr,
                                                           cache ? &cache->values[i] : nullptr);
   h = model->norm(h);
   return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);

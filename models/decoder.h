@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "models/attention.h"
 #include "proto/config.pb.h"
 
 namespace fasrl::models {
@@ -33,9 +34,9 @@ struct KvCache {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const proto::DecoderConfig& c);
-  // x [B, T, D]; cos/sin [B, T, head_dim]; mask additive [B, 1, T, S_past+T].
+  // x [B, T, D]; cos/sin [B, T, head_dim]; plan over the T new and S_past cached tokens.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, torch::Tensor* k_cache, torch::Tensor* v_cache);
+                        const AttentionPlan& plan, torch::Tensor* k_cache, torch::Tensor* v_cache);
 
  private:
   int64_t heads_, kv_heads_, head_dim_;

@@ -1,5 +1,7 @@
 #include "trainer/sft_data.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/rng.h"
 #include "models/chat_template.h"
@@ -20,30 +22,63 @@ ChatSequence sft_sequence(const models::BpeTokenizer& tok, models::MllmImpl& mll
   return s;
 }
 
-SequenceBatch collate(const std::vector<ChatSequence>& seqs, int64_t max_length, bool packing, int64_t pad_id) {
-  // Rows: lists of sequence indices (first fit, in order, when packing).
+namespace {
+
+// Sequence indices per row: first fit, in order, into rows of `capacity` tokens.
+std::vector<std::vector<size_t>> first_fit(const std::vector<int64_t>& lengths, int64_t capacity) {
   std::vector<std::vector<size_t>> rows;
   std::vector<int64_t> used;
-  int64_t longest = 0;
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    const int64_t n = static_cast<int64_t>(seqs[i].ids.size());
-    if (n > max_length)
-      raise(ErrorKind::kConfig, "sft.max_length ", max_length, " is shorter than a training sequence of ", n,
-            " tokens (image tokens included)");
-    size_t r = rows.size();
-    if (packing)
-      for (size_t k = 0; k < rows.size(); ++k)
-        if (used[k] + n <= max_length) {
-          r = k;
-          break;
-        }
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    size_t r = 0;
+    while (r < rows.size() && used[r] + lengths[i] > capacity) ++r;
     if (r == rows.size()) {
       rows.emplace_back();
       used.push_back(0);
     }
     rows[r].push_back(i);
-    used[r] += n;
-    longest = std::max(longest, used[r]);
+    used[r] += lengths[i];
+  }
+  return rows;
+}
+
+// Packed rows: as few as rows of max_length allow, at the smallest width that
+// still needs no more of them (rows are padded to the widest, so eight
+// 170-token answers become two ~700-token rows, not one full row and one
+// short row padded to 1024).
+std::vector<std::vector<size_t>> pack_rows(const std::vector<int64_t>& lengths, int64_t max_length) {
+  const size_t fewest = first_fit(lengths, max_length).size();
+  int64_t lo = *std::max_element(lengths.begin(), lengths.end()), hi = max_length;
+  while (lo < hi) {  // smallest capacity whose first fit still uses `fewest` rows
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (first_fit(lengths, mid).size() <= fewest) hi = mid;
+    else lo = mid + 1;
+  }
+  return first_fit(lengths, hi);
+}
+
+}  // namespace
+
+SequenceBatch collate(const std::vector<ChatSequence>& seqs, int64_t max_length, bool packing, int64_t pad_id) {
+  FASRL_CHECK(!seqs.empty(), "collate: no sequences");
+  std::vector<int64_t> lengths;
+  for (const ChatSequence& s : seqs) {
+    const int64_t n = static_cast<int64_t>(s.ids.size());
+    if (n > max_length)
+      raise(ErrorKind::kConfig, "sft.max_length ", max_length, " is shorter than a training sequence of ", n,
+            " tokens (image tokens included)");
+    lengths.push_back(n);
+  }
+  std::vector<std::vector<size_t>> rows;
+  if (packing) {
+    rows = pack_rows(lengths, max_length);
+  } else {
+    for (size_t i = 0; i < seqs.size(); ++i) rows.push_back({i});
+  }
+  int64_t longest = 0;
+  for (const auto& row : rows) {
+    int64_t used = 0;
+    for (size_t i : row) used += lengths[i];
+    longest = std::max(longest, used);
   }
   const int64_t R = static_cast<int64_t>(rows.size()), L = longest;
   SequenceBatch b;

@@ -1,0 +1,16 @@
+// Host allocator settings for training processes.
+#pragma once
+
+namespace fasrl {
+
+// glibc hands every freed block above its mmap threshold (128 KiB, adapting
+// up to 32 MiB) back to the kernel and trims the heap top, so each training
+// step's activations page-fault in again: on 2 cores with 2 ranks, half of an
+// SFT step of the tiny MLLM was kernel page-fault time. Raising the mmap
+// threshold to 256 MiB and the trim threshold to 1 GiB keeps freed memory
+// for reuse (what PyTorch's docs get from jemalloc/tcmalloc). Left alone when
+// the user set MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_, or when
+// FASRL_KEEP_MALLOC is set. Returns whether it changed anything.
+bool keep_freed_host_memory();
+
+}  // namespace fasrl
