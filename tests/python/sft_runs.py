@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end SFT checks of the reasoning MLLM on synthetic data:
 
-  learns       mpirun -np 2 SFT: held-out answers go from chance to measured bounds
+  trained      (CTest fixture) mpirun -np 2 SFT of 600 steps into FIXTURE_DIR: the
+               run sft_learns checks and grpo_learns starts GRPO from
+  learns       that run's held-out answers go from chance to measured bounds; its
+               export loads with numpy and answers through fasrl infer
   resume       a run killed mid-way and restarted ends with the same weights as an
                uninterrupted run; 2 ranks x B step like 1 rank x 2B
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -19,6 +23,8 @@ import safetensors_np  # noqa: E402
 from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
 
 CHECK, FASRL, CONFIG, ROOT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+# The trained-run fixture's folder (CTest FIXTURES_SETUP sft_tiny_trained).
+FIXTURE = os.path.join(os.path.abspath(sys.argv[-1]), "sft_tiny_trained")
 PATHS = [f"mllm.tokenizer={ROOT}/configs/tokenizer.json", f"qa.knowledge_graph={ROOT}/configs/fakg.yaml"]
 
 
@@ -42,9 +48,26 @@ def evals(run_dir):
     return {r["eval"]: r for r in rows if "eval" in r}, [r for r in rows if "loss" in r]
 
 
+def trained(_tmp):
+    """The fixture: data and a 2-rank SFT run of 600 steps, evaluated before and after."""
+    shutil.rmtree(FIXTURE, ignore_errors=True)
+    os.makedirs(FIXTURE)
+    data = qa_data(FIXTURE)
+    _, out = sft(2, FIXTURE, "run", data, "train.eval_every=100000")
+    open(os.path.join(FIXTURE, "train.log"), "w").write(out)
+
+
+def fixture_run():
+    """(data, run_dir) of the trained fixture; a clear error if it is missing."""
+    data, run_dir = os.path.join(FIXTURE, "qa"), os.path.join(FIXTURE, "run")
+    if not os.path.exists(os.path.join(run_dir, "eval", "report.json")):
+        sys.exit(f"no trained SFT run in {FIXTURE}: run the CTest fixture sft_trained first")
+    return data, run_dir
+
+
 def learns(tmp):
-    data = qa_data(tmp)
-    run_dir, out = sft(2, tmp, "run", data, "train.eval_every=100000")
+    data, run_dir = fixture_run()
+    out = open(os.path.join(FIXTURE, "train.log")).read()
     e, steps = evals(run_dir)
     before, after = e["before"], e["final"]
     report = json.load(open(os.path.join(run_dir, "eval", "report.json")))
@@ -130,4 +153,4 @@ def resume(tmp):
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
-        {"learns": learns, "resume": resume}[CHECK](tmp)
+        {"trained": trained, "learns": learns, "resume": resume}[CHECK](tmp)
