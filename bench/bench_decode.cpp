@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/allocator.h"
+#include "core/host_memory.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "models/generate.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/allocator.h"
+#include "core/host_memory.h"
 #include "core/timer.h"
 #include "models/clip.h"
 #include "trainer/losses.h"

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "comm/world.h"
-#include "core/allocator.h"
+#include "core/host_memory.h"
 #include "core/error.h"
 #include "launch/cli.h"
 #include "launch/commands.h"

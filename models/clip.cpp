@@ -1,5 +1,6 @@
 #include "models/clip.h"
 
+#include "models/checkpointing.h"
 #include "models/weights.h"
 
 #include <map>
@@ -39,7 +40,13 @@ EncoderImpl::EncoderImpl(int64_t width, int64_t layers, int64_t heads, double ml
 }
 
 torch::Tensor EncoderImpl::forward(torch::Tensor x, const torch::Tensor& mask) {
-  for (const auto& layer : *layers_list) x = layer->as<ClipEncoderLayerImpl>()->forward(x, mask);
+  for (const auto& module : *layers_list) {
+    ClipEncoderLayerImpl* layer = module->as<ClipEncoderLayerImpl>();
+    if (checkpoint_layers_)
+      x = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, mask); }, x);
+    else
+      x = layer->forward(x, mask);
+  }
   return x;
 }
 

@@ -34,9 +34,12 @@ class EncoderImpl : public torch::nn::Module {
  public:
   EncoderImpl(int64_t width, int64_t layers, int64_t heads, double mlp_ratio, const proto::MoaeConfig* moae, int64_t tokens);
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask = {});
+  // Recompute each block in backward instead of keeping its activations (models/checkpointing.h).
+  void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
 
  private:
   torch::nn::ModuleList layers_list{nullptr};
+  bool checkpoint_layers_ = false;
 };
 TORCH_MODULE(Encoder);
 

@@ -10,6 +10,7 @@
 #include "core/io.h"
 #include "core/safetensors.h"
 #include "core/yaml_proto.h"
+#include "models/checkpointing.h"
 
 namespace fasrl::models {
 
@@ -107,9 +108,14 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     cache->values.resize(static_cast<size_t>(config_.num_hidden_layers()));
   }
   torch::Tensor h = x;
-  for (size_t i = 0; i < model->layers->size(); ++i)
-    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, plan, cache ? &cache->keys[i] : nullptr,
-                                                          cache ? &cache->values[i] : nullptr);
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    DecoderLayerImpl* layer = model->layers[i]->as<DecoderLayerImpl>();
+    if (checkpoint_layers_ && !cache)
+      h = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, cos, sin, plan, nullptr, nullptr); },
+                                h);
+    else
+      h = layer->forward(h, cos, sin, plan, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
+  }
   h = model->norm(h);
   return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);
 }

@@ -65,9 +65,13 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& positions,
                         const torch::Tensor& key_padding = {}, KvCache* cache = nullptr);
   const proto::DecoderConfig& config() const { return config_; }
+  // Recompute each layer in backward instead of keeping its activations
+  // (models/checkpointing.h); forwards with a KV cache are never checkpointed.
+  void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
 
  private:
   proto::DecoderConfig config_;
+  bool checkpoint_layers_ = false;
   struct Model : torch::nn::Module {
     torch::nn::Embedding embed_tokens{nullptr};
     torch::nn::ModuleList layers{nullptr};

@@ -10,8 +10,10 @@
 #include "comm/role_protocol.h"
 #include "comm/world.h"
 #include "core/error.h"
+#include "core/host_memory.h"
 #include "core/io.h"
 #include "core/preemption.h"
+#include "models/checkpointing.h"
 #include "models/weights.h"
 
 namespace fasrl::trainer {
@@ -40,6 +42,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   if (spec.train.grad_accum_steps() < 1)
     raise(ErrorKind::kConfig, "train.grad_accum_steps must be >= 1, got ", spec.train.grad_accum_steps());
   micro_batches_ = spec.train.grad_accum_steps();
+  models::set_activation_checkpointing(model, spec.train.activation_checkpointing());
   std::vector<torch::Tensor> tensors;
   std::set<const void*> seen;  // a tensor shared by two modules is one parameter
   for (auto& p : model.named_parameters()) {
@@ -193,8 +196,10 @@ bool LearnerSession::checkpoint_due() const {
 
 void LearnerSession::log(const nlohmann::json& row) {
   if (rank_ != 0) return;
-  metrics_ << row.dump() << "\n" << std::flush;
-  LOG(INFO) << row.dump();
+  nlohmann::json out = row;
+  if (out.contains("loss")) out["peak_host_mb"] = std::round(peak_host_memory_mb());  // rank 0's peak RSS so far
+  metrics_ << out.dump() << "\n" << std::flush;
+  LOG(INFO) << out.dump();
 }
 
 }  // namespace fasrl::trainer

@@ -1,4 +1,4 @@
-// Host allocator settings for training processes.
+// Host memory of a training process: allocator settings and peak use.
 #pragma once
 
 namespace fasrl {
@@ -12,5 +12,8 @@ namespace fasrl {
 // the user set MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_, or when
 // FASRL_KEEP_MALLOC is set. Returns whether it changed anything.
 bool keep_freed_host_memory();
+
+// This process's peak resident set size so far, in MB (getrusage ru_maxrss).
+double peak_host_memory_mb();
 
 }  // namespace fasrl

@@ -1,6 +1,7 @@
-#include "core/allocator.h"
+#include "core/host_memory.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 
@@ -15,6 +16,12 @@ bool keep_freed_host_memory() {
 #else
   return false;
 #endif
+}
+
+double peak_host_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace fasrl
