@@ -35,7 +35,7 @@ stage() {  # name, command... : runs it into logs/NAME.log; a failure stops the 
 }
 row() { ROWS+=("$(printf '| %-18s | %5s s | %-52s | %s |' "$1" "$STAGE_SECONDS" "$2" "$3")"); }
 field() {  # key, file, which (first|last): a number from the JSON lines that have it
-  grep -o "\"$1\":[-0-9.e]*" "$2" | cut -d: -f2 | { [ "$3" = first ] && head -1 || tail -1; } | xargs printf '%.3f'
+  grep -o "\"$1\": *[-0-9.e]*" "$2" | sed 's/.*: *//' | { [ "$3" = first ] && head -1 || tail -1; } | xargs printf '%.3f'
 }
 logline() { grep -m1 "$1" "$OUT/logs/$2.log" || true; }
 
@@ -44,29 +44,30 @@ echo "quickstart: the whole pipeline at toy scale (logs in $OUT/logs/)" >&2
 # 1. Face anti-spoofing detector (MoAE-CR).
 MOAE=(--config configs/moae_cr_tiny.yaml synth.out_dir=$DATA/faces data.dataset=$DATA/faces run.dir=$OUT/moae_cr)
 stage "synth faces" $FASRL data synth "${MOAE[@]}"
-row "synth faces" "$(logline 'wrote' 'synth faces' | cut -d' ' -f2-5)" "$DATA/faces"
+row "synth faces" "$(logline 'wrote' 'synth faces' | cut -d' ' -f2-6)" "$DATA/faces"
 stage "MoAE-CR train" "${MPI[@]}" 2 $FASRL train "${MOAE[@]}"
 row "MoAE-CR train" "loss $(field loss $OUT/moae_cr/metrics.jsonl first) -> $(field loss $OUT/moae_cr/metrics.jsonl last) (2 learners)" \
     "$OUT/moae_cr/checkpoints"
 stage "MoAE-CR eval" $FASRL eval "${MOAE[@]}"
-row "MoAE-CR eval" "test $(grep -o 'ACER [0-9.e-]*.*AUC [0-9.e-]*' "$OUT/logs/MoAE-CR eval.log" | head -1)" \
+row "MoAE-CR eval" "test ACER $(field acer "$OUT/logs/MoAE-CR eval.log" first), AUC $(field auc "$OUT/logs/MoAE-CR eval.log" first)" \
     "$OUT/moae_cr/eval/report.json"
 
 # 2. Reasoning MLLM: QA data, SFT, GRPO.
 SFT=(--config configs/sft_tiny.yaml synth.out_dir=$DATA/faces_qa data.dataset=$DATA/qa run.dir=$OUT/sft "${PATHS[@]}")
 stage "synth QA" bash -c "$FASRL data synth ${SFT[*]} && $FASRL data qa ${SFT[*]} --dataset $DATA/faces_qa --out $DATA/qa"
 row "synth QA" "$(logline 'QA items' 'synth QA' | cut -d' ' -f2-4)" "$DATA/qa"
-stage "SFT train" "${MPI[@]}" 2 $FASRL train "${SFT[@]}" train.eval_every=0
+# (eval_every = steps: a held-out evaluation before training and one at the end)
+stage "SFT train" "${MPI[@]}" 2 $FASRL train "${SFT[@]}" train.eval_every=600
 acc() { field "$1_accuracy" "$OUT/sft/metrics.jsonl" "$2"; }
-row "SFT train" "token loss $(field loss $OUT/sft/metrics.jsonl first) -> $(field loss $OUT/sft/metrics.jsonl last); fine acc $(acc fine first) -> $(acc fine last)" \
+row "SFT train" "loss $(field loss $OUT/sft/metrics.jsonl first) -> $(field loss $OUT/sft/metrics.jsonl last); held-out fine acc $(acc fine first) -> $(acc fine last)" \
     "$OUT/sft/checkpoints"
 GRPO=(--config configs/grpo_tiny.yaml data.dataset=$DATA/qa run.dir=$OUT/grpo mllm.init_from=$OUT/sft/checkpoints/step-000600
       "${PATHS[@]}")
-stage "GRPO train" "${MPI[@]}" 3 $FASRL train "${GRPO[@]}" train.eval_every=0
+stage "GRPO train" "${MPI[@]}" 3 $FASRL train "${GRPO[@]}" train.eval_every=150
 row "GRPO train" "held-out reward $(field mean_reward $OUT/grpo/metrics.jsonl first) -> $(field mean_reward $OUT/grpo/metrics.jsonl last)" \
     "$OUT/grpo/checkpoints"
 stage "GRPO eval" $FASRL eval "${GRPO[@]}"
-row "GRPO eval" "$(grep -o 'FAS from P(attack): ACER [0-9.e-]*  AUC [0-9.e-]*' "$OUT/logs/GRPO eval.log" | cut -d' ' -f4-)" \
+row "GRPO eval" "test ACER $(field acer "$OUT/logs/GRPO eval.log" first), AUC $(field auc "$OUT/logs/GRPO eval.log" first) (from P(attack))" \
     "$OUT/grpo/eval/report.json"
 
 # 3. Export both and ask the reasoning model about one test sample.
