@@ -6,7 +6,7 @@
 #      (tiny vision tower + a ~100M decoder: 768 wide, 12 layers)
 #   3. ZeRO stage 0 / 1 / 2: peak RSS per rank, same ~400M decoder
 #      (1024 wide, 24 layers, 4096 MLP), 2 steps each
-#   bench/bench_learner.sh [build/bin/fasrl] [--quick]   (--quick: parts 1 and 2 only)
+#   bench/bench_learner.sh [build/bin/fasrl] [--quick|--zero]   (--quick: parts 1 and 2; --zero: part 3)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 fasrl="${1:-$root/build/bin/fasrl}"
@@ -33,6 +33,7 @@ PY
 }
 ratio() { /usr/bin/python3 -c "print(f'{$1 / $2:.2f}')"; }
 
+if [[ "${2:-}" != "--zero" ]]; then
 echo "== 1. overlapped gradient sync, tiny MLLM, 40 steps"
 read -r on _ < <(run overlap_on train.steps=40 comm.overlap_grad_sync=true)
 read -r off _ < <(run overlap_off train.steps=40 comm.overlap_grad_sync=false)
@@ -45,6 +46,7 @@ read -r r0 m0 < <(run ckpt_off train.steps=4 "${big100[@]}")
 read -r r1 m1 < <(run ckpt_on train.steps=4 "${big100[@]}" train.activation_checkpointing=true)
 echo "peak RSS per rank: $m0 MB kept, $m1 MB recomputed ($(ratio "$m1" "$m0")x); tokens/s $r0 vs $r1 ($(ratio "$r1" "$r0")x)"
 
+fi
 [[ "${2:-}" == "--quick" ]] && exit 0
 big400=(mllm.decoder.hidden_size=1024 mllm.decoder.intermediate_size=4096 mllm.decoder.num_hidden_layers=24
         mllm.decoder.num_attention_heads=16 mllm.decoder.num_key_value_heads=4 mllm.projector_hidden=1024

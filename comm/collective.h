@@ -23,6 +23,9 @@ class PendingCollective {
  public:
   virtual ~PendingCollective() = default;
   virtual void wait() = 0;
+  // True once the operation has certainly completed (wait() then returns at
+  // once); backends that cannot tell cheaply answer false.
+  virtual bool ready() { return false; }
 };
 
 class Collective {

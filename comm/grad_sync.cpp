@@ -125,10 +125,19 @@ void GradientSync::launch_ready() {
 
 void GradientSync::launch(int bucket) {
   const size_t b = static_cast<size_t>(bucket);
-  if (options_.zero_stage < 2)
+  if (options_.zero_stage < 2) {
     in_flight_[b] = collective_.start_all_reduce_sum(grad_flat_[b]);
-  else
-    in_flight_[b] = collective_.start_reduce_scatter_sum(grad_flat_[b], grad_shard_[b]);
+    return;
+  }
+  in_flight_[b] = collective_.start_reduce_scatter_sum(grad_flat_[b], grad_shard_[b]);
+  // Stage 2: free the staging buffers of buckets whose reduce-scatter is done,
+  // so backward does not hold every bucket's whole gradient until finish().
+  for (size_t d = 0; d < b; ++d)
+    if (in_flight_[d] && in_flight_[d]->ready()) {
+      in_flight_[d]->wait();  // reports a failed operation
+      in_flight_[d].reset();
+      grad_flat_[d] = torch::Tensor();
+    }
 }
 
 void GradientSync::finish() {
@@ -140,7 +149,7 @@ void GradientSync::finish() {
   }
   next_launch_ = 0;
   for (size_t b = 0; b < layout_.buckets.size(); ++b) {
-    in_flight_[b]->wait();
+    if (in_flight_[b]) in_flight_[b]->wait();  // (stage 2 may have finished it already)
     in_flight_[b].reset();
     if (options_.zero_stage == 2) grad_flat_[b] = torch::Tensor();  // only the shard stays
   }

@@ -46,6 +46,7 @@ int all_reduce_in_pieces(void* data, int64_t count, MPI_Datatype type, int64_t e
 class DonePending final : public PendingCollective {
  public:
   void wait() override {}
+  bool ready() override { return true; }
 };
 
 // One thread that runs blocking collectives in the order they were queued, on
@@ -111,6 +112,9 @@ class ThreadPending final : public PendingCollective {
       : done_(std::move(done)), timeout_s_(timeout_s), what_(std::move(what)) {}
   ~ThreadPending() override {
     if (done_.valid()) done_.wait();  // the thread may still read the caller's buffers
+  }
+  bool ready() override {
+    return !done_.valid() || done_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }
   void wait() override {
     if (!done_.valid()) return;

@@ -20,10 +20,10 @@ torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, 
                                 const torch::Tensor& mask) {
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), hd = q.size(3), hkv = k.size(1), s = k.size(2);
   const int64_t rep = h / hkv;
-  const torch::Tensor qg = q.reshape({b, hkv, rep * t, hd});
+  // Scaling q (T x hd) instead of the scores (T x S) is the cheaper of the two.
+  const torch::Tensor qg = q.reshape({b, hkv, rep * t, hd}) * (1.0 / std::sqrt(static_cast<double>(hd)));
   const torch::Tensor scores =
-      (torch::matmul(qg, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd))).view({b, hkv, rep, t, s}) +
-      mask.unsqueeze(2);                                                                     // [B, Hkv, rep, T, S]
+      torch::matmul(qg, k.transpose(-2, -1)).view({b, hkv, rep, t, s}) + mask.unsqueeze(2);  // [B, Hkv, rep, T, S]
   const auto wide = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;  // softmax in >= fp32
   const torch::Tensor probs = torch::softmax(scores.to(wide), -1).to(q.scalar_type());
   return torch::matmul(probs.view({b, hkv, rep * t, s}), v).view({b, h, t, hd});

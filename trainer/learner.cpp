@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <chrono>
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
@@ -85,6 +86,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   if (rank_ == 0) {
     make_dirs(spec.run.dir());
     metrics_.open(join_path(spec.run.dir(), "metrics.jsonl"), std::ios::app);
+    progress_ = std::make_unique<ProgressLine>(spec.train.steps(), state_.step, stderr);
   }
 }
 
@@ -186,6 +188,7 @@ void LearnerSession::checkpoint(const data::LoaderCursor& cursor) {
   } else {
     ck.optimizer = std::move(mine);
   }
+  if (progress_) progress_->break_line();
   LOG(INFO) << "checkpoint " << save_checkpoint(spec_.run.dir(), ck, spec_.train.keep_checkpoints());
 }
 
@@ -197,9 +200,17 @@ bool LearnerSession::checkpoint_due() const {
 void LearnerSession::log(const nlohmann::json& row) {
   if (rank_ != 0) return;
   nlohmann::json out = row;
-  if (out.contains("loss")) out["peak_host_mb"] = std::round(peak_host_memory_mb());  // rank 0's peak RSS so far
+  out["time"] = std::round(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() *
+                           1000.0) / 1000.0;  // Unix seconds
+  const bool step_row = out.contains("loss");
+  if (step_row) out["peak_host_mb"] = std::round(peak_host_memory_mb());  // rank 0's peak RSS so far
   metrics_ << out.dump() << "\n" << std::flush;
-  LOG(INFO) << out.dump();
+  if (step_row) {
+    progress_->show(out);  // the numbers are in metrics.jsonl; the console gets step/total, rate, ETA
+  } else {
+    progress_->break_line();
+    LOG(INFO) << out.dump();
+  }
 }
 
 }  // namespace fasrl::trainer

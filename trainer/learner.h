@@ -21,6 +21,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/optim.h"
 #include "trainer/optimizer_state.h"
+#include "trainer/progress.h"
 
 namespace fasrl::trainer {
 
@@ -71,7 +72,9 @@ class LearnerSession {
 
   void checkpoint(const data::LoaderCursor& cursor);
   bool checkpoint_due() const;  // every train.checkpoint_every, not at the last step
-  void log(const nlohmann::json& row);  // rank 0: metrics.jsonl + log line
+  // rank 0: metrics.jsonl (+ "time", and "peak_host_mb" on step rows); step rows
+  // (with "loss") as the progress line, other rows (evaluations) as log lines.
+  void log(const nlohmann::json& row);
 
  private:
   StateLayout state_layout() const;
@@ -88,6 +91,7 @@ class LearnerSession {
   std::unique_ptr<comm::GradientSync> grad_sync_;
   std::unique_ptr<FlatAdam> optimizer_;
   std::ofstream metrics_;
+  std::unique_ptr<ProgressLine> progress_;  // rank 0
 };
 
 }  // namespace fasrl::trainer
