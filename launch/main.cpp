@@ -54,6 +54,7 @@ commands:
                                               and <think>/<answer> special tokens
   tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
                                               byte-level BPE (HF tokenizer.json) over a JSON list of strings
+  status       RUN_DIR                        step/total, latest checkpoint, last metrics, rate and ETA of a run
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
   version                                     build information
   help                                        this text
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
                                                    {"config show", cmd_config_show},
                                                    {"eval scores", cmd_eval_scores},
                                                    {"train", cmd_train},
+                                                   {"status", cmd_status},
                                                    {"eval", cmd_eval},
                                                    {"export", cmd_export},
                                                    {"infer", cmd_infer},

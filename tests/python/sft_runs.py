@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -89,6 +90,28 @@ def learns(tmp):
     assert before["fine_ranked_accuracy"] < 0.35 and before["coarse_ranked_accuracy"] < 0.5, before
     assert after["auc"] >= 0.65 and after["auc"] >= before["auc"] + 0.1, (before["auc"], after["auc"])
     check_export(tmp, run_dir, data)
+    check_status(tmp, run_dir)
+
+
+def check_status(tmp, run_dir):
+    """fasrl status: a finished run reads as complete; a run in progress gets its
+    rate and ETA from metrics.jsonl's timestamps; a wrong folder is a clear error."""
+    out = run([FASRL, "status", run_dir])
+    assert "step 600/600 (100%), complete" in out and "checkpoints/step-000600" in out and "eval final" in out, out
+    mid = os.path.join(tmp, "mid")
+    os.makedirs(os.path.join(mid, "checkpoints"))
+    json.dump({"train": {"algorithm": "sft", "steps": 100}}, open(os.path.join(mid, "config.json"), "w"))
+    now = time.time()  # 20 steps in 10 s: 2 steps/s, 70 to go: ETA 35 s
+    rows = [{"step": 10, "loss": 2.0, "time": now - 10}, {"step": 20, "loss": 1.5, "time": now - 5},
+            {"step": 30, "loss": 1.0, "time": now}]
+    with open(os.path.join(mid, "metrics.jsonl"), "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 4')  # killed mid-write
+    open(os.path.join(mid, "checkpoints", "latest"), "w").write("step-000020")
+    out = run([FASRL, "status", mid])
+    assert "step 30/100 (30%)" in out and "complete" not in out and "ETA 35s" in out and "step-000020" in out, out
+    out = run([FASRL, "status", tmp], expect_rc=1)
+    assert "config.json: missing" in out, out
+    print("status: finished and in-progress runs read right; a folder without config.json is a clear error")
 
 
 def check_export(tmp, run_dir, data):
