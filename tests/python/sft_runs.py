@@ -96,6 +96,11 @@ def learns(tmp):
 def check_status(tmp, run_dir):
     """fasrl status: a finished run reads as complete; a run in progress gets its
     rate and ETA from metrics.jsonl's timestamps; a wrong folder is a clear error."""
+    # Training a finished run again reports it and leaves it alone.
+    model = os.path.join(run_dir, "checkpoints", "step-000600", "model.safetensors")
+    stamp = os.stat(model).st_mtime_ns
+    _, out = sft(1, os.path.dirname(run_dir), os.path.basename(run_dir), fixture_run()[0])
+    assert "is complete" in out and os.stat(model).st_mtime_ns == stamp, out
     out = run([FASRL, "status", run_dir])
     assert "step 600/600 (100%), complete" in out and "checkpoints/step-000600" in out and "eval final" in out, out
     mid = os.path.join(tmp, "mid")
