@@ -18,6 +18,12 @@ bool keep_freed_host_memory() {
 #endif
 }
 
+void release_free_host_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 double peak_host_memory_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -13,6 +13,10 @@ namespace fasrl {
 // FASRL_KEEP_MALLOC is set. Returns whether it changed anything.
 bool keep_freed_host_memory();
 
+// Hands the free memory the allocator kept (see above) back to the kernel
+// (malloc_trim): after a large phase ends and before another process needs it.
+void release_free_host_memory();
+
 // This process's peak resident set size so far, in MB (getrusage ru_maxrss).
 double peak_host_memory_mb();
 
