@@ -80,13 +80,15 @@ class NcclCollective final : public Collective {
 
   void all_reduce_sum(torch::Tensor& t) override {
     auto type = check_input(t, "all_reduce");
-    check_arrival(comm_, ++seq_, timeout_s_, "nccl all_reduce #" + std::to_string(seq_));
+    const int64_t seq = ++seq_;
+    check_arrival(comm_, seq, timeout_s_, "nccl all_reduce #" + std::to_string(seq));
     FASRL_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), type, ncclSum, nccl_, nullptr));
     wait("all_reduce");
   }
   void broadcast(torch::Tensor& t, int root) override {
     check_input(t, "broadcast");
-    check_arrival(comm_, ++seq_, timeout_s_, "nccl broadcast #" + std::to_string(seq_));
+    const int64_t seq = ++seq_;
+    check_arrival(comm_, seq, timeout_s_, "nccl broadcast #" + std::to_string(seq));
     FASRL_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()), ncclUint8,
                                    root, nccl_, nullptr));
     wait("broadcast");
