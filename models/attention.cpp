@@ -46,7 +46,7 @@ AttentionPlan dense_attention_plan(int64_t batch, int64_t t, int64_t past, const
   return plan;
 }
 
-AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::ScalarType dtype) {
+AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::ScalarType dtype, bool causal) {
   const torch::Tensor ids = segments.to(torch::kCPU, torch::kInt64).contiguous();
   const int64_t rows = ids.size(0), t = ids.size(1);
   const int64_t* id = ids.data_ptr<int64_t>();
@@ -83,12 +83,14 @@ AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::Scala
   plan.gather = to_tensor(gather);
   plan.slot_of_token = to_tensor(slot_of_token);
   plan.token_index = to_tensor(token_index);
-  // Slot i of sequence k sees slots j <= i that hold its tokens (j < length);
-  // empty slots (i >= length) still see slot 0, so no row of -inf.
+  // Slot i of sequence k sees slots j (j <= i when causal) that hold its
+  // tokens (j < length); empty slots (i >= length) still see slot 0, so no
+  // row of -inf.
   const torch::Tensor pos = torch::arange(longest, torch::kInt64).to(segments.device());
-  const torch::Tensor causal = pos.view({1, 1, longest, 1}) >= pos.view({1, 1, 1, longest});
   const torch::Tensor real = pos.view({1, 1, 1, longest}) < to_tensor(lengths).view({n, 1, 1, 1});
-  plan.mask = additive(causal.logical_and(real), dtype);  // [N, 1, Lmax, Lmax]
+  const torch::Tensor allowed =
+      causal ? real.logical_and(pos.view({1, 1, longest, 1}) >= pos.view({1, 1, 1, longest})) : real;
+  plan.mask = additive(allowed, dtype);  // [N, 1, Lmax, Lmax]
   return plan;
 }
 

@@ -29,7 +29,8 @@ struct AttentionPlan {
 AttentionPlan dense_attention_plan(int64_t batch, int64_t t, int64_t past, const torch::Tensor& key_padding,
                                    torch::ScalarType dtype, const torch::Device& device);
 // segments [B, T] int64: 0 padding, equal non-zero ids in a run = one sequence.
-AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::ScalarType dtype);
+// causal = false: every token of a sequence sees all of it (vision towers).
+AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::ScalarType dtype, bool causal = true);
 
 // q [B, H, T, hd]; k, v [B, Hkv, S, hd] (S = T for a segment plan).
 // Returns [B, T, H * hd]; rows of padding tokens are zero under a segment plan.

@@ -23,13 +23,6 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
   return weight * normed.to(x.scalar_type());
 }
 
-namespace {
-torch::Tensor rotate_half(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-}
-}  // namespace
-
 DecoderLayerImpl::DecoderLayerImpl(const proto::DecoderConfig& c)
     : heads_(c.num_attention_heads()), kv_heads_(c.num_key_value_heads()), head_dim_(c.hidden_size() / c.num_attention_heads()) {
   if (c.hidden_size() % c.num_attention_heads() != 0 || c.num_attention_heads() % c.num_key_value_heads() != 0)
@@ -50,17 +43,16 @@ DecoderLayerImpl::DecoderLayerImpl(const proto::DecoderConfig& c)
   mlp->down_proj = mlp->register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(ff, d).bias(false)));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const AttentionPlan& plan, torch::Tensor* k_cache, torch::Tensor* v_cache) {
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTables& rotary, const AttentionPlan& plan,
+                                        torch::Tensor* k_cache, torch::Tensor* v_cache) {
   const int64_t b = x.size(0), t = x.size(1);
   const torch::Tensor h = input_layernorm(x);
   auto heads = [&](const torch::Tensor& y, int64_t n) { return y.view({b, t, n, head_dim_}).transpose(1, 2); };
   torch::Tensor q = heads(self_attn->q_proj(h), heads_);      // [B, H, T, hd]
   torch::Tensor k = heads(self_attn->k_proj(h), kv_heads_);   // [B, Hkv, T, hd]
   torch::Tensor v = heads(self_attn->v_proj(h), kv_heads_);
-  const torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);  // [B, 1, T, hd]
-  q = q * c + rotate_half(q) * s;
-  k = k * c + rotate_half(k) * s;
+  q = apply_rotary(q, rotary);
+  k = apply_rotary(k, rotary);
   if (k_cache) {  // append to the cache: [B, Hkv, S_past + T, hd]
     if (k_cache->defined()) {
       k = torch::cat({*k_cache, k}, 2);
@@ -82,8 +74,9 @@ DecoderImpl::DecoderImpl(const proto::DecoderConfig& c) : config_(c) {
   model->norm = model->register_module("norm", RmsNorm(c.hidden_size(), c.rms_norm_eps()));
   if (!c.tie_word_embeddings())
     lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size(), c.vocab_size()).bias(false)));
-  const int64_t hd = c.hidden_size() / c.num_attention_heads();
-  inv_freq_ = 1.0 / torch::pow(static_cast<double>(c.rope_theta()), torch::arange(0, hd, 2, torch::kFloat64) / hd);
+  inv_freq_ = rotary_inv_freq(c.hidden_size() / c.num_attention_heads(), c.rope_theta());
+  if (c.has_rope_scaling())
+    for (int32_t s : c.rope_scaling().mrope_section()) mrope_section_.push_back(s);
   torch::NoGradGuard g;
   for (auto& p : parameters()) if (p.dim() == 2) p.normal_(0, 0.02);
 }
@@ -95,9 +88,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   const int64_t b = x.size(0), t = x.size(1);
   const int64_t past = cache ? cache->length() : 0;
   // Rotary tables for these positions: [B, T, hd].
-  const torch::Tensor freqs = positions.to(torch::kFloat64).unsqueeze(-1) * inv_freq_.unsqueeze(0).unsqueeze(0);
-  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
-  const torch::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  const RotaryTables rotary = rotary_tables(positions, inv_freq_, mrope_section_, x.scalar_type());
   // Packed or padded rows without a cache attend per sequence; a cache keeps
   // the row layout (its keys are stored per row).
   const AttentionPlan plan = key_padding.defined() && past == 0 && !cache
@@ -111,10 +102,10 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   for (size_t i = 0; i < model->layers->size(); ++i) {
     DecoderLayerImpl* layer = model->layers[i]->as<DecoderLayerImpl>();
     if (checkpoint_layers_ && !cache)
-      h = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, cos, sin, plan, nullptr, nullptr); },
+      h = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, rotary, plan, nullptr, nullptr); },
                                 h);
     else
-      h = layer->forward(h, cos, sin, plan, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
+      h = layer->forward(h, rotary, plan, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
   }
   h = model->norm(h);
   return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);

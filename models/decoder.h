@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/attention.h"
+#include "models/rope.h"
 #include "proto/config.pb.h"
 
 namespace fasrl::models {
@@ -34,9 +35,9 @@ struct KvCache {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const proto::DecoderConfig& c);
-  // x [B, T, D]; cos/sin [B, T, head_dim]; plan over the T new and S_past cached tokens.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const AttentionPlan& plan, torch::Tensor* k_cache, torch::Tensor* v_cache);
+  // x [B, T, D]; rotary tables [B, T, head_dim]; plan over the T new and S_past cached tokens.
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const AttentionPlan& plan,
+                        torch::Tensor* k_cache, torch::Tensor* v_cache);
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
@@ -56,7 +57,8 @@ class DecoderImpl : public torch::nn::Module {
  public:
   explicit DecoderImpl(const proto::DecoderConfig& c);
   torch::Tensor embed(const torch::Tensor& ids);  // [B, T] -> [B, T, D]
-  // embeds [B, T, D]; positions [B, T] int64; key_padding [B, S_past+T]
+  // embeds [B, T, D]; positions [B, T] int64, or [3, B, T] (t, h, w) when the
+  // config has rope_scaling.mrope_section (models/rope.h); key_padding [B, S_past+T]
   // (0 = padding, non-zero = real token) or undefined; cache updated in place
   // when given. Without a cache, key_padding may hold segment ids (packing:
   // several sequences in one row, each attending only to itself; positions
@@ -80,6 +82,7 @@ class DecoderImpl : public torch::nn::Module {
   std::shared_ptr<Model> model;
   torch::nn::Linear lm_head{nullptr};  // absent when tie_word_embeddings
   torch::Tensor inv_freq_;             // [head_dim / 2]
+  std::vector<int64_t> mrope_section_;  // empty: 1-D rotary positions
 };
 TORCH_MODULE(Decoder);
 
