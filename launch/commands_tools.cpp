@@ -85,10 +85,13 @@ int cmd_tokenizer_train(const Args& args) {
   }
   if (docs.empty()) raise(ErrorKind::kInvalidArgument, args.get("corpus", args.get("dataset")), ": no text to train on");
   models::BpeTrainOptions o;
-  // ChatML, the modality tags and image pad, then <think> </think> <answer> </answer>.
+  // ChatML, the modality tags and image pad, <think> </think> <answer> </answer>,
+  // then Qwen2.5-VL's vision start/end (last, so the earlier ids stay put).
   o.special_tokens = models::chat_special_tokens();
   for (const auto& t : models::mllm_special_tokens({"rgb", "depth", "ir"})) o.special_tokens.push_back(t);
   for (const auto& t : reasoning::response_special_tokens()) o.special_tokens.push_back(t);
+  o.special_tokens.push_back(models::kVisionStartToken);
+  o.special_tokens.push_back(models::kVisionEndToken);
   o.vocab_size = args.get_int("vocab-size", o.vocab_size);
   atomic_write_file(args.get("out"), models::train_bpe(docs, o));
   const auto tok = models::BpeTokenizer::load(args.get("out"));

@@ -16,7 +16,11 @@ std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool a
 
 std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
                                      const std::string& question) {
-  return tok.encode(apply_chat_template({{"user", mllm.image_prompt(present) + "\n" + question}}, true));
+  std::vector<ChatMessage> messages;
+  // Qwen2.5-VL's template opens with this system turn when none is given.
+  if (mllm.is_qwen_vl()) messages.push_back({"system", kQwenDefaultSystemPrompt});
+  messages.push_back({"user", mllm.image_prompt(present) + "\n" + question});
+  return tok.encode(apply_chat_template(messages, true));
 }
 
 std::vector<int64_t> chat_completion_ids(const BpeTokenizer& tok, const std::string& text) {
@@ -37,8 +41,9 @@ std::vector<ChatCompletion> generate_chat(MllmImpl& mllm, const BpeTokenizer& to
   o.eos_id = im_end;
   o.pad_id = im_end;
   o.banned_ids = policy_banned_ids(mllm, tok);
-  const Generation gen = generate(mllm.language_model(), prompts, o, nullptr,
-                                  [&](const torch::Tensor& ids) { return mllm.embed(ids, images); });
+  const Generation gen = generate(
+      mllm.language_model(), prompts, o, nullptr, [&](const torch::Tensor& ids) { return mllm.embed(ids, images); },
+      [&](const torch::Tensor& ids, const torch::Tensor& pad) { return mllm.prompt_positions(ids, pad); });
   std::vector<ChatCompletion> out(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     ChatCompletion& c = out[i];

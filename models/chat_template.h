@@ -20,6 +20,7 @@ namespace fasrl::models {
 inline constexpr const char* kEndOfTextToken = "<|endoftext|>";
 inline constexpr const char* kImStartToken = "<|im_start|>";
 inline constexpr const char* kImEndToken = "<|im_end|>";
+inline constexpr const char* kQwenDefaultSystemPrompt = "You are a helpful assistant.";
 // The ChatML special tokens, in the order the default tokenizer lists them.
 std::vector<std::string> chat_special_tokens();
 
@@ -31,6 +32,7 @@ std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool a
 
 // The user turn (image blocks of the present modalities, newline, question)
 // through the template with the assistant header: what generation starts from.
+// Qwen2.5-VL prompts open with its default system turn, as its template does.
 std::vector<int64_t> chat_prompt_ids(const BpeTokenizer& tok, MllmImpl& mllm, const std::vector<std::string>& present,
                                      const std::string& question);
 // A completion's token ids: `text` followed by <|im_end|> (teacher forcing).

@@ -2,6 +2,8 @@
 
 #include "models/clip.h"
 #include "models/decoder.h"
+#include "models/mllm.h"
+#include "models/qwen_vl.h"
 
 namespace fasrl::models {
 
@@ -47,6 +49,10 @@ void set_activation_checkpointing(torch::nn::Module& model, bool on) {
   auto visit = [on](torch::nn::Module& m) {
     if (auto* d = dynamic_cast<DecoderImpl*>(&m)) d->set_activation_checkpointing(on);
     if (auto* e = dynamic_cast<EncoderImpl*>(&m)) e->set_activation_checkpointing(on);
+    if (auto* v = dynamic_cast<QwenVisionTransformerImpl*>(&m)) v->set_activation_checkpointing(on);
+    // Qwen2.5-VL registers its decoder's children under HF names, not the decoder itself.
+    if (auto* q = dynamic_cast<QwenVlImpl*>(&m)) q->language_model()->set_activation_checkpointing(on);
+    if (auto* mm = dynamic_cast<MllmImpl*>(&m)) mm->language_model()->set_activation_checkpointing(on);
   };
   visit(model);
   for (const auto& child : model.modules(/*include_self=*/false)) visit(*child);

@@ -33,8 +33,14 @@ torch::Tensor ban_tokens(const torch::Tensor& logits, const std::vector<int64_t>
   return logits.masked_fill(cols, -std::numeric_limits<double>::infinity());
 }
 
+PromptPositions count_real_tokens(const torch::Tensor& pad) {
+  const torch::Tensor real = pad.ne(0).to(torch::kInt64);
+  return {(real.cumsum(1) - 1).clamp_min(0), real.sum(1) - pad.size(1)};
+}
+
 Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& o,
-                    const BpeTokenizer* tokenizer, const PromptEmbedder& embed_prompt) {
+                    const BpeTokenizer* tokenizer, const PromptEmbedder& embed_prompt,
+                    const PromptPositioner& position_prompt) {
   torch::NoGradGuard no_grad;
   if (prompts.empty()) return {};
   if (!o.stop.empty() && !tokenizer) raise(ErrorKind::kInvalidArgument, "generate: stop strings need a tokenizer");
@@ -63,9 +69,14 @@ Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& pro
   KvCache cache;
   torch::Tensor all_ids = ids, all_pad = pad;
   const torch::Tensor prompt_embeds = embed_prompt ? embed_prompt(ids) : model->embed(ids);  // [B, T0, D]
+  const PromptPositions prompt_pos = position_prompt ? position_prompt(ids, pad) : count_real_tokens(pad);
+  // Positions of the tokens at row indices [from, from + n): [B, n], or [3, B, n] under M-RoPE.
+  auto positions_at = [&](int64_t from, int64_t n) {
+    const torch::Tensor p = torch::arange(from, from + n, torch::kInt64).unsqueeze(0) + prompt_pos.deltas.unsqueeze(1);
+    return prompt_pos.positions.dim() == 3 ? p.unsqueeze(0).expand({3, -1, -1}) : p;
+  };
   torch::Tensor logits =
-      model->forward(prompt_embeds, (pad.cumsum(1) - 1).clamp_min(0), pad, o.use_cache ? &cache : nullptr)
-          .select(1, t0 - 1);  // [B, V]
+      model->forward(prompt_embeds, prompt_pos.positions, pad, o.use_cache ? &cache : nullptr).select(1, t0 - 1);  // [B, V]
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     const torch::Tensor scaled = ban_tokens(logits.to(torch::kFloat64), o.banned_ids) / effective_temperature(o.temperature);
     const torch::Tensor logp = scaled.log_softmax(-1);
@@ -100,12 +111,13 @@ Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& pro
     const torch::Tensor step_ids = next.unsqueeze(1);                      // [B, 1]
     all_ids = torch::cat({all_ids, step_ids}, 1);
     all_pad = torch::cat({all_pad, torch::ones({b, 1}, torch::kInt64)}, 1);
-    const torch::Tensor positions = (all_pad.cumsum(1) - 1).clamp_min(0);
+    const int64_t t = all_ids.size(1);
     if (o.use_cache)
-      logits = model->forward(model->embed(step_ids), positions.slice(1, -1), all_pad, &cache).select(1, 0);
+      logits = model->forward(model->embed(step_ids), positions_at(t - 1, 1), all_pad, &cache).select(1, 0);
     else
-      logits = model->forward(torch::cat({prompt_embeds, model->embed(all_ids.slice(1, t0))}, 1), positions, all_pad)
-                   .select(1, all_ids.size(1) - 1);
+      logits = model->forward(torch::cat({prompt_embeds, model->embed(all_ids.slice(1, t0))}, 1),
+                              torch::cat({prompt_pos.positions, positions_at(t0, t - t0)}, -1), all_pad)
+                   .select(1, t - 1);
   }
   return out;
 }

@@ -36,6 +36,18 @@ struct SamplingOptions {
 // to put image features into the prompt. Default: the decoder's embedding.
 using PromptEmbedder = std::function<torch::Tensor(const torch::Tensor& ids)>;
 
+// Rotary positions of left-padded prompt ids [B, T0] (pad [B, T0], 0 =
+// padding): [B, T0] (1-D) or [3, B, T0] (M-RoPE), and per row the position of
+// the first generated token minus T0; token T0 + k then takes
+// T0 + k + delta (on all three rows under M-RoPE).
+struct PromptPositions {
+  torch::Tensor positions;
+  torch::Tensor deltas;  // [B] int64
+};
+using PromptPositioner = std::function<PromptPositions(const torch::Tensor& ids, const torch::Tensor& pad)>;
+// The default: 1-D positions counting each row's real tokens.
+PromptPositions count_real_tokens(const torch::Tensor& pad);
+
 struct Generation {
   std::vector<std::vector<int64_t>> tokens;   // per prompt, the completion
   std::vector<std::vector<double>> logprobs;  // per completion token
@@ -43,7 +55,8 @@ struct Generation {
 };
 
 Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& options,
-                    const BpeTokenizer* tokenizer = nullptr, const PromptEmbedder& embed_prompt = nullptr);
+                    const BpeTokenizer* tokenizer = nullptr, const PromptEmbedder& embed_prompt = nullptr,
+                    const PromptPositioner& position_prompt = nullptr);
 
 // Teacher-forced log-probs of `completion` after `prompt` (same convention).
 std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>& prompt,

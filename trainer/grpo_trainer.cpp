@@ -168,7 +168,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     }
     // Receive this step's rollouts, recompute log-probs, loss, step, publish.
     const proto::RolloutBatch batch = parse_rollout_batch(rollouts.next_bytes(), rollouts.worker(), state.step,
-                                                          g.max_staleness(), g.group_size(), job.model.decoder().vocab_size());
+                                                          g.max_staleness(), g.group_size(), model->language_model()->config().vocab_size());
     const PolicyInputs in = policy_inputs(batch, pad_id);
     // Micro-batches of rows; each loss is weighted by its share of the batch's
     // tokens (token_mean) or completions (sequence_mean), so they add up to the batch loss.
