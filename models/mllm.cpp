@@ -203,7 +203,11 @@ torch::Tensor mllm_image(const torch::Tensor& chw01) {
 }
 
 proto::MllmConfig resolve_mllm_config(const proto::MllmConfig& config) {
-  if (!config.has_init_from() || config.init_from().empty() || !is_qwen_vl_dir(config.init_from())) return config;
+  if (!config.has_init_from() || config.init_from().empty()) return config;
+  if (!path_exists(config.init_from()))
+    raise(ErrorKind::kNotFound, "mllm.init_from: '", config.init_from(),
+          "' does not exist (an HF Qwen2.5-VL directory, a fasrl export or a checkpoint)");
+  if (!is_qwen_vl_dir(config.init_from())) return config;
   const std::string& dir = config.init_from();
   proto::MllmConfig c = config;
   c.set_architecture(kQwenVlArchitecture);

@@ -56,6 +56,22 @@ MropePositions mrope_positions(const torch::Tensor& ids, const torch::Tensor& se
   return {positions.to(ids.device()), deltas.to(ids.device())};
 }
 
+int64_t qwen_vl_parameter_count(const proto::QwenVlConfig& c) {
+  const proto::QwenVisionConfig& v = c.vision_config();
+  const proto::DecoderConfig& t = c.text_config();
+  auto linear = [](int64_t in, int64_t out, bool bias) { return in * out + (bias ? out : 0); };
+  const int64_t d = v.hidden_size(), u = int64_t{v.spatial_merge_size()} * v.spatial_merge_size();
+  const int64_t block = 2 * d + linear(d, 3 * d, true) + linear(d, d, true) + 2 * linear(d, v.intermediate_size(), true) +
+                        linear(v.intermediate_size(), d, true);
+  const int64_t vision = d * int64_t{v.in_channels()} * v.temporal_patch_size() * v.patch_size() * v.patch_size() +
+                         v.depth() * block + d + linear(u * d, u * d, true) + linear(u * d, v.out_hidden_size(), true);
+  const int64_t h = t.hidden_size(), kv = h / t.num_attention_heads() * t.num_key_value_heads();
+  const int64_t layer = 2 * h + linear(h, h, true) + 2 * linear(h, kv, true) + linear(h, h, false) +
+                        3 * linear(h, t.intermediate_size(), false);
+  const int64_t embed = int64_t{t.vocab_size()} * h;
+  return vision + embed * (t.tie_word_embeddings() ? 1 : 2) + t.num_hidden_layers() * layer + h;
+}
+
 torch::Tensor mrope_decode_positions(const torch::Tensor& deltas, int64_t past, int64_t t) {
   const torch::Tensor steps = torch::arange(past, past + t, deltas.options()).unsqueeze(0);  // [1, T]
   return (steps + deltas.unsqueeze(1)).unsqueeze(0).expand({3, -1, -1});                     // [3, B, T]

@@ -33,6 +33,10 @@ struct MropePositions {
 MropePositions mrope_positions(const torch::Tensor& ids, const torch::Tensor& segments, const std::vector<PatchGrid>& grids,
                                int64_t merge, int64_t image_token_id);
 
+// Parameters of a model of this config, counted from its shapes without
+// building it (equal to the module's numel: tested).
+int64_t qwen_vl_parameter_count(const proto::QwenVlConfig& config);
+
 // Positions [3, B, T] of T new tokens after `past` cached ones (decoding).
 torch::Tensor mrope_decode_positions(const torch::Tensor& deltas, int64_t past, int64_t t);
 

@@ -179,3 +179,27 @@ TEST(QwenImage, PatchesFollowTheProcessorLayout) {
             EXPECT_FLOAT_EQ(patch[ch][tt][i][j].item<float>(), value(pr * 2 + i, pc * 2 + j)) << k;
   }
 }
+
+TEST(QwenVlIo, ReleasedConfigJsonParsesAndCountsThePublishedParameters) {
+  fasrl::testing::TempDir tmp;
+  std::filesystem::copy_file(std::string(FASRL_SOURCE_DIR) + "/tests/data/qwen2_5_vl_3b_config.json",
+                             tmp.path() + "/config.json");
+  ASSERT_TRUE(models::is_qwen_vl_dir(tmp.path()));
+  const proto::QwenVlConfig c = models::load_qwen_vl_config(tmp.path());
+  EXPECT_EQ(c.text_config().hidden_size(), 2048);
+  EXPECT_EQ(c.text_config().num_hidden_layers(), 36);
+  EXPECT_TRUE(c.text_config().tie_word_embeddings());
+  EXPECT_EQ(c.vision_config().fullatt_block_indexes_size(), 4);
+  EXPECT_EQ(c.vision_config().out_hidden_size(), 2048);
+  EXPECT_EQ(c.image_token_id(), 151655);
+  EXPECT_EQ(c.vision_start_token_id(), 151652);
+  EXPECT_EQ(c.text_config().rope_scaling().mrope_section(1), 24);
+  EXPECT_EQ(models::qwen_vl_parameter_count(c), 3754622976);  // Qwen2.5-VL-3B: 3.75B
+  // The count is the module's: a tiny model, tied and untied.
+  for (bool tied : {true, false}) {
+    models::QwenVl m(tiny(tied));
+    int64_t n = 0;
+    for (const auto& p : m->parameters()) n += p.numel();
+    EXPECT_EQ(models::qwen_vl_parameter_count(m->config()), n) << tied;
+  }
+}

@@ -8,6 +8,9 @@
           from the export (mllm.init_from) starts where the run ended
   resume  a run killed mid-way and restarted ends bit-identical to an
           uninterrupted one
+  grpo    GRPO (configs/grpo_qwen_tiny.yaml: 2 learners + 1 rollout worker)
+          from a short SFT run: on-policy rollouts whose log-probs the
+          learner reproduces, and the training reward rises
 """
 import json
 import os
@@ -112,6 +115,35 @@ def check_resume(tmp):
     assert d == 0.0, d
 
 
+def check_grpo(tmp):
+    # From 200 SFT steps (sampled answers mostly well formed), 40 GRPO steps at
+    # lr 2e-4. Measured on 2 cores (2026-11-30): the on-policy training reward
+    # went 0.37 (mean of the first 10 steps) -> 0.58 (last 10), while the
+    # held-out greedy reward fell 0.875 -> 0.656 in this short run; only the
+    # former is asserted (the LLaVA-style grpo_learns checks held-out reward).
+    data = qa_data(tmp, subjects=24)
+    sft_dir, _ = sft(2, tmp, "sft", data, "train.steps=200", "train.checkpoint_every=200", "train.log_every=50")
+    grpo_dir = os.path.join(tmp, "grpo")
+    out = run(MPIRUN + ["-np", "3", FASRL, "train", "--config", os.path.join(ROOT, "configs", "grpo_qwen_tiny.yaml"),
+                        f"data.dataset={data}", f"run.dir={grpo_dir}", "run.threads_per_rank=1", *PATHS,
+                        f"mllm.init_from={sft_dir}/checkpoints/step-000200", "train.steps=40", "optim.lr=0.0002",
+                        "train.log_every=1", "train.eval_every=100000", "train.mllm_eval.samples=48"])
+    rows = [json.loads(l) for l in open(os.path.join(grpo_dir, "metrics.jsonl"))]
+    train = [r for r in rows if "reward" in r]
+    evals = {r["eval"]: r for r in rows if "eval" in r}
+    first, last = (float(np.mean([r["reward"] for r in part])) for part in (train[:10], train[-10:]))
+    print("\n".join(l for l in out.splitlines() if "GRPO steps" in l))
+    print(f"qwen2.5-vl GRPO: training reward {first:.3f} (steps 1-10) -> {last:.3f} (steps 31-40); held-out "
+          f"mean reward {evals['before']['mean_reward']:.3f} -> {evals['final']['mean_reward']:.3f}; "
+          f"mean ratio {np.mean([r['ratio'] for r in train]):.4f}")
+    assert len(train) == 40 and all(r["staleness"] == 0 for r in train), "max_staleness 0 must be on-policy"
+    # The learner's recomputed log-probs (M-RoPE positions from ids and padding)
+    # equal the rollout's (positions carried through cached decoding).
+    assert all(abs(r["ratio"] - 1) < 1e-3 for r in train), [r["ratio"] for r in train]
+    assert max_diff(weights(grpo_dir), weights(sft_dir)) > 0, "GRPO did not move the policy"
+    assert last >= first + 0.1, (first, last)
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
-        {"sft": check_sft, "resume": check_resume}[CHECK](tmp)
+        {"sft": check_sft, "resume": check_resume, "grpo": check_grpo}[CHECK](tmp)
