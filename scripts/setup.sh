@@ -14,7 +14,7 @@ PACKAGES=(
   libpng-dev libjpeg62-turbo-dev                      # `fasrl data pack`
   libicu-dev                                          # tokenizer: ICU regex and NFC
   python3 python3-h5py python3-numpy python3-pil      # reference tests and benchmarks
-  python3-sklearn python3-torch
+  python3-sklearn python3-torch python3-jinja2
   slurm-wlm munge                                     # single-host SLURM for the cluster tests
 )
 
