@@ -17,13 +17,11 @@ import os
 import sys
 import tempfile
 
-import h5py
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np  # noqa: E402
-from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
+from train_runs import MPIRUN, infer_samples, max_diff, run, weights  # noqa: E402
 
 CHECK, FASRL, CONFIG, ROOT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 PATHS = [f"mllm.tokenizer={ROOT}/configs/tokenizer.json", f"qa.knowledge_graph={ROOT}/configs/fakg.yaml"]
@@ -78,21 +76,10 @@ def check_sft(tmp):
     for k in saved:
         assert np.array_equal(exported[k], saved[k]), k
 
-    manifest = json.load(open(os.path.join(data, "manifest.json")))
     answers = []
-    with h5py.File(os.path.join(data, manifest["shards"][0]["file"]), "r") as f:
-        for i in range(2):
-            args = [FASRL, "infer", "--model", out]
-            for j, name in enumerate(("rgb", "depth", "ir")):
-                if f["modality_mask"][i][j] == 0 or (i == 1 and name != "rgb"):  # sample 1: RGB only
-                    continue
-                img = f["images/" + name][i]
-                path = os.path.join(tmp, f"{i}_{name}.png")
-                Image.fromarray(img if img.shape[-1] == 3 else img[..., 0]).save(path)
-                args += ["--" + name, path]
-            got = json.loads(run(args).strip().splitlines()[-1])
-            assert "answer" in got and "rationale" in got, got
-            answers.append(got["answer"])
+    for got in infer_samples(FASRL, out, data, tmp, 2):  # sample 1: RGB only
+        assert "answer" in got and "rationale" in got, got
+        answers.append(got["answer"])
     print("export: HF Qwen2.5-VL layout, tensors identical (numpy); infer answers", answers)
 
     # Starting from the export (an HF Qwen2.5-VL directory) picks up its config and weights.

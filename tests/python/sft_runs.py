@@ -15,13 +15,11 @@ import sys
 import tempfile
 import time
 
-import h5py
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np  # noqa: E402
-from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
+from train_runs import MPIRUN, infer_samples, max_diff, run, weights  # noqa: E402
 
 CHECK, FASRL, CONFIG, ROOT = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 # The trained-run fixture's folder (CTest FIXTURES_SETUP sft_tiny_trained).
@@ -136,22 +134,10 @@ def check_export(tmp, run_dir, data):
     assert cfg["model_type"] == "llava" and cfg["text_config"]["model_type"] == "qwen2"
     assert cfg["text_config"]["hidden_size"] == 64 and cfg["vision_config"]["patch_size"] == 8
     assert open(os.path.join(out, "tokenizer.json")).read() == open(os.path.join(ROOT, "configs", "tokenizer.json")).read()
-    manifest = json.load(open(os.path.join(data, "manifest.json")))
-    shard = os.path.join(data, manifest["shards"][0]["file"])
     answers = []
-    with h5py.File(shard, "r") as f:
-        for i in range(3):
-            args = [FASRL, "infer", "--model", out]
-            for j, name in enumerate(("rgb", "depth", "ir")):
-                if f["modality_mask"][i][j] == 0 or (i == 2 and name != "rgb"):  # sample 2: RGB only
-                    continue
-                img = f["images/" + name][i]
-                path = os.path.join(tmp, f"{i}_{name}.png")
-                Image.fromarray(img if img.shape[-1] == 3 else img[..., 0]).save(path)
-                args += ["--" + name, path]
-            got = json.loads(run(args).strip().splitlines()[-1])
-            assert got["well_formed"] and got["answer"] in ("live", "attack") and len(got["rationale"]) > 20, got
-            answers.append(got["answer"])
+    for got in infer_samples(FASRL, out, data, tmp, 3):  # sample 2: RGB only
+        assert got["well_formed"] and got["answer"] in ("live", "attack") and len(got["rationale"]) > 20, got
+        answers.append(got["answer"])
     print("export: tensors identical (numpy), HF names, infer answers", answers)
 
 

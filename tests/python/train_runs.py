@@ -8,7 +8,6 @@
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,27 @@ def train(ranks, tmp, name, data, *overrides, expect_rc=0):
 def weights(run_dir):
     latest = open(os.path.join(run_dir, "checkpoints", "latest")).read().strip()
     return safetensors_np.load(os.path.join(run_dir, "checkpoints", latest, "model.safetensors"))
+
+
+def infer_samples(fasrl, model_dir, data, tmp, count):
+    """fasrl infer on the first `count` samples of the dataset's first shard with
+    their present modalities (the last one RGB only), each answer parsed."""
+    import h5py
+    from PIL import Image
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    out = []
+    with h5py.File(os.path.join(data, manifest["shards"][0]["file"]), "r") as f:
+        for i in range(count):
+            args = [fasrl, "infer", "--model", model_dir]
+            for j, name in enumerate(("rgb", "depth", "ir")):
+                if f["modality_mask"][i][j] == 0 or (i == count - 1 and name != "rgb"):
+                    continue
+                img = f["images/" + name][i]
+                path = os.path.join(tmp, f"{i}_{name}.png")
+                Image.fromarray(img if img.shape[-1] == 3 else img[..., 0]).save(path)
+                args += ["--" + name, path]
+            out.append(json.loads(run(args).strip().splitlines()[-1]))
+    return out
 
 
 def max_diff(a, b):

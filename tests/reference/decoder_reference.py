@@ -41,6 +41,14 @@ def forward_embeds(p, x, pad, pos, prefix=""):
     allowed = torch.tril(torch.ones(t, t, dtype=torch.bool))[None] & pad.bool()[:, None, :]
     allowed = allowed | torch.eye(t, dtype=torch.bool)[None]
     mask = torch.zeros(b, 1, t, t, dtype=torch.float64).masked_fill(~allowed[:, None], float("-inf"))
+    return layers_and_head(p, x, cos, sin, mask)
+
+
+def layers_and_head(p, x, cos, sin, mask):
+    """The decoder layers and lm_head on x [B, T, D] with rotary tables cos/sin [B, 1, T, hd]
+    and an additive mask [B, 1, T, T] (shared by the Qwen2.5-VL reference)."""
+    b, t = x.shape[:2]
+    hd = D // H
     for i in range(LAYERS):
         n = f"model.layers.{i}"
         h = rms(x, p[n + ".input_layernorm.weight"])

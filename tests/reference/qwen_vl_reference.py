@@ -18,7 +18,7 @@ import decoder_reference as dec  # noqa: E402
 
 IMAGE, MERGE, PATCH, WINDOW_PX = 60, 2, 2, 8
 V_DEPTH, V_HEADS, V_FULL = 3, 2, {1}
-H, KV, D, THETA, EPS, LAYERS, MROPE = 4, 2, 32, 10000.0, 1e-6, 2, (1, 1, 2)
+H, D, THETA, EPS, MROPE = 4, 32, 10000.0, 1e-6, (1, 1, 2)  # decoder sizes as decoder_reference's
 
 
 def rms(x, w):
@@ -97,22 +97,7 @@ def decoder(p, x, segments, pos):
     same = (segments[:, :, None] == segments[:, None, :]) & (segments[:, None, :] != 0)
     allowed = (torch.tril(torch.ones(t, t, dtype=torch.bool))[None] & same) | torch.eye(t, dtype=torch.bool)[None]
     mask = torch.zeros(b, 1, t, t, dtype=torch.float64).masked_fill(~allowed[:, None], float("-inf"))
-    for i in range(LAYERS):
-        n = f"model.layers.{i}"
-        h = rms(x, p[n + ".input_layernorm.weight"])
-
-        def proj(name, heads):
-            y = F.linear(h, p[f"{n}.self_attn.{name}.weight"], p[f"{n}.self_attn.{name}.bias"])
-            return y.view(b, t, heads, hd).transpose(1, 2)
-        q, k, v = proj("q_proj", H), proj("k_proj", KV), proj("v_proj", KV)
-        q, k = q * cos + dec.rot(q) * sin, k * cos + dec.rot(k) * sin
-        k, v = k.repeat_interleave(H // KV, 1), v.repeat_interleave(H // KV, 1)
-        a = ((q @ k.transpose(-1, -2)) / hd ** 0.5 + mask).softmax(-1) @ v
-        x = x + F.linear(a.transpose(1, 2).reshape(b, t, D), p[n + ".self_attn.o_proj.weight"])
-        m = rms(x, p[n + ".post_attention_layernorm.weight"])
-        x = x + F.linear(F.silu(F.linear(m, p[n + ".mlp.gate_proj.weight"])) * F.linear(m, p[n + ".mlp.up_proj.weight"]),
-                         p[n + ".mlp.down_proj.weight"])
-    return F.linear(rms(x, p["model.norm.weight"]), p["lm_head.weight"])
+    return dec.layers_and_head(p, x, cos, sin, mask)
 
 
 def forward(p, t):
