@@ -29,6 +29,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASRL_BUILD_TESTS=ON -DFASRL_BUILD_BENCH=ON
+# Release (-O3, no debug info): a quarter less compile time than RelWithDebInfo
+# on 2 cores (measured per translation unit: 21.7 s vs 29.0 s); set
+# FASRL_BUILD_TYPE=RelWithDebInfo for line numbers in backtraces.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${FASRL_BUILD_TYPE:-Release}" -DFASRL_BUILD_TESTS=ON -DFASRL_BUILD_BENCH=ON
 cmake --build build -j"$(nproc)"
 echo "setup: built build/bin/fasrl"
