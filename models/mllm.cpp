@@ -71,6 +71,7 @@ std::vector<PatchGrid> MllmImpl::qwen_grids(const torch::Tensor& images) const {
 }
 
 torch::Tensor MllmImpl::qwen_patches(const torch::Tensor& images) const {
+  if (!images.defined() || images.size(0) == 0) return {};
   const int64_t side = config_.vision().image_size();
   if (images.dim() != 4 || images.size(2) != side || images.size(3) != side)
     raise(ErrorKind::kInvalidArgument, "mllm: images must be [K, 3, ", side, ", ", side, "] (mllm.vision.image_size), got ",
@@ -106,12 +107,7 @@ torch::Tensor MllmImpl::embed(const torch::Tensor& ids, const torch::Tensor& ima
 
 torch::Tensor MllmImpl::forward(const torch::Tensor& ids, const torch::Tensor& images, const torch::Tensor& key_padding,
                                const torch::Tensor& positions) {
-  if (qwen_) {
-    const std::vector<PatchGrid> grids = qwen_grids(images);
-    const MropePositions mp =
-        mrope_positions(ids, key_padding, grids, config_.image_processor().merge_size(), image_pad_id_);
-    return language_model_->forward(embed(ids, images), mp.positions, key_padding);
-  }
+  if (qwen_) return qwen_->forward(ids, qwen_patches(images), qwen_grids(images), key_padding);  // M-RoPE from ids
   torch::Tensor pos = positions;
   if (!pos.defined())
     pos = key_padding.defined() ? (key_padding.ne(0).to(torch::kInt64).cumsum(1) - 1).clamp_min(0)
