@@ -1,5 +1,5 @@
 // Decode throughput of a ~100M-parameter Qwen2-style decoder with a KV cache,
-// batch 1 and 16 (greedy, 16-token prompt), next to the same model in
+// batch 1, 16 and 64 (greedy, 16-token prompt), next to the same model in
 // python3-torch eager with a KV cache, same run and threads; plus the memory
 // bandwidth bound: every decode step streams all weights once, so
 // tokens/s <= copy bandwidth / weight bytes x batch.
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   std::printf("copy bandwidth %.1f GB/s -> bound = %.1f tokens/s per sequence of the batch\n", copy_bw / 1e9,
               copy_bw / weight_bytes);
   std::printf("%-6s %16s %16s %8s %14s %10s\n", "batch", "fasrl tok/s", "python tok/s", "ratio", "bound tok/s", "of bound");
-  for (int batch : {1, 16}) {
+  for (int batch : {1, 16, 64}) {
     std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(batch));
     for (auto& p : prompts)
       for (int i = 0; i < 16; ++i) p.push_back(torch::randint(0, 32000, {1}).item<int64_t>());

@@ -39,13 +39,18 @@ void atomic_write_file(const std::string& path, const std::string& contents) {
     ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
+      const int err = errno;
       ::close(fd);
-      raise(ErrorKind::kIOError, tmp, ": write failed (", std::strerror(errno), ")");
+      ::unlink(tmp.c_str());  // a failed write (disk full) leaves no temporary behind
+      raise(ErrorKind::kIOError, tmp, ": write failed (", std::strerror(err), ")");
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    raise(ErrorKind::kIOError, tmp, ": fsync/close failed (", std::strerror(errno), ")");
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    raise(ErrorKind::kIOError, tmp, ": fsync/close failed (", std::strerror(err), ")");
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     raise(ErrorKind::kIOError, path, ": rename from ", tmp, " failed (", std::strerror(errno), ")");
   auto dir = std::filesystem::path(path).parent_path();

@@ -7,7 +7,9 @@
 #include "core/io.h"
 #include "core/yaml_proto.h"
 #include "eval/mllm_eval.h"
+#include "rollout/reward_shaping.h"
 #include "rollout/worker.h"
+#include "trainer/grpo_loss.h"
 #include "trainer/grpo_trainer.h"
 #include "trainer/moae_cr_trainer.h"
 #include "trainer/sft_trainer.h"
@@ -54,6 +56,8 @@ TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world)
 // Learners 0..L-1 and rollout workers L..W-1.
 TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world) {
   const proto::GrpoConfig& g = config.train().grpo();
+  trainer::grpo_loss_options(g);  // every rank checks the options before any work
+  rollout::check_rollout_options(g);
   const comm::RoleSplit roles = comm::split_roles(world, g.learners());
   if (roles.num_rollout < 1)
     raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " of ", world.size,

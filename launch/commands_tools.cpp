@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/config_ranges.h"
 #include "core/io.h"
 #include "core/yaml_proto.h"
 #include "data/dataset.h"
@@ -27,6 +28,7 @@ proto::JobConfig load_job_config(const Args& args) {
     load_yaml_config(args.get("config"), args.overrides, &config);
   else
     parse_yaml_config("{}", "<defaults>", args.overrides, &config);
+  check_config_ranges(config, args.has("config") ? args.get("config") + " (with its overrides)" : "<overrides>");
   fill_defaults(&config);
   return config;
 }

@@ -1,5 +1,7 @@
 #include "models/chat_template.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "models/generate.h"
 
@@ -38,14 +40,32 @@ std::vector<ChatCompletion> generate_chat(MllmImpl& mllm, const BpeTokenizer& to
   o.top_k = sampling.top_k;
   o.max_new_tokens = sampling.max_new_tokens;
   o.seed = sampling.seed;
+  o.group_size = sampling.group_size;
+  o.slots = sampling.slots;
   o.eos_id = im_end;
   o.pad_id = im_end;
   o.banned_ids = policy_banned_ids(mllm, tok);
-  const Generation gen = generate(
-      mllm.language_model(), prompts, o, nullptr, [&](const torch::Tensor& ids) { return mllm.embed(ids, images); },
-      [&](const torch::Tensor& ids, const torch::Tensor& pad) { return mllm.prompt_positions(ids, pad); });
-  std::vector<ChatCompletion> out(prompts.size());
-  for (size_t i = 0; i < prompts.size(); ++i) {
+  // Each prompt's image blocks: images[first[p], first[p + 1]).
+  std::vector<int64_t> first{0};
+  for (const auto& p : prompts) {
+    const int64_t pads = std::count(p.begin(), p.end(), mllm.image_pad_id());
+    first.push_back(first.back() + (mllm.tokens_per_image() > 0 ? pads / mllm.tokens_per_image() : 0));
+  }
+  const int64_t image_count = images.defined() ? images.size(0) : 0;
+  if (first.back() != image_count)
+    raise(ErrorKind::kInvalidArgument, "generate_chat: the prompts hold ", first.back(), " image blocks, ", image_count, " images given");
+  const PromptEmbedder embed = [&](const torch::Tensor& ids, const std::vector<int64_t>& which) {
+    std::vector<torch::Tensor> own;
+    for (int64_t p : which) {
+      const int64_t a = first[static_cast<size_t>(p)], b = first[static_cast<size_t>(p) + 1];
+      if (b > a) own.push_back(images.slice(0, a, b));
+    }
+    return mllm.embed(ids, own.empty() ? torch::Tensor() : torch::cat(own, 0));
+  };
+  const Generation gen = generate(mllm.language_model(), prompts, o, nullptr, embed,
+                                  [&](const torch::Tensor& ids, const torch::Tensor& pad) { return mllm.prompt_positions(ids, pad); });
+  std::vector<ChatCompletion> out(gen.tokens.size());
+  for (size_t i = 0; i < out.size(); ++i) {
     ChatCompletion& c = out[i];
     c.tokens = gen.tokens[i];
     c.logprobs = gen.logprobs[i];

@@ -44,6 +44,8 @@ struct ChatSampling {
   int64_t top_k = 0;
   int64_t max_new_tokens = 64;
   uint64_t seed = 0;
+  int64_t group_size = 1;  // completions per prompt (prompt-major)
+  int64_t slots = 0;       // sequences decoded at once; 0 = all (models/generate.h)
 };
 
 struct ChatCompletion {
@@ -54,9 +56,10 @@ struct ChatCompletion {
   std::string finish;             // "eos" | "length"
 };
 
-// Samples one completion per prompt with eos = pad = <|im_end|> and the
-// policy's banned ids (models/mllm.h). images: [K, 3, S, S] of every prompt's
-// image blocks, row-major (undefined when none).
+// Samples group_size completions per prompt (completion q belongs to prompt
+// q / group_size) with eos = pad = <|im_end|> and the policy's banned ids
+// (models/mllm.h). images: [K, 3, S, S] of every prompt's image blocks,
+// row-major (undefined when none).
 std::vector<ChatCompletion> generate_chat(MllmImpl& mllm, const BpeTokenizer& tok,
                                           const std::vector<std::vector<int64_t>>& prompts, const torch::Tensor& images,
                                           const ChatSampling& sampling);

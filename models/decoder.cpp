@@ -44,7 +44,7 @@ DecoderLayerImpl::DecoderLayerImpl(const proto::DecoderConfig& c)
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTables& rotary, const AttentionPlan& plan,
-                                        torch::Tensor* k_cache, torch::Tensor* v_cache) {
+                                        const KvAppend& append) {
   const int64_t b = x.size(0), t = x.size(1);
   const torch::Tensor h = input_layernorm(x);
   auto heads = [&](const torch::Tensor& y, int64_t n) { return y.view({b, t, n, head_dim_}).transpose(1, 2); };
@@ -53,14 +53,7 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTabl
   torch::Tensor v = heads(self_attn->v_proj(h), kv_heads_);
   q = apply_rotary(q, rotary);
   k = apply_rotary(k, rotary);
-  if (k_cache) {  // append to the cache: [B, Hkv, S_past + T, hd]
-    if (k_cache->defined()) {
-      k = torch::cat({*k_cache, k}, 2);
-      v = torch::cat({*v_cache, v}, 2);
-    }
-    *k_cache = k;
-    *v_cache = v;
-  }
+  if (append) std::tie(k, v) = append(k, v);  // [B, Hkv, S, hd]: cached keys and the new ones
   const torch::Tensor out = x + self_attn->o_proj(attend(plan, q, k, v));
   const torch::Tensor m = post_attention_layernorm(out);
   return out + mlp->down_proj(torch::silu(mlp->gate_proj(m)) * mlp->up_proj(m));  // SwiGLU
@@ -101,14 +94,37 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   torch::Tensor h = x;
   for (size_t i = 0; i < model->layers->size(); ++i) {
     DecoderLayerImpl* layer = model->layers[i]->as<DecoderLayerImpl>();
-    if (checkpoint_layers_ && !cache)
-      h = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, rotary, plan, nullptr, nullptr); },
-                                h);
-    else
-      h = layer->forward(h, rotary, plan, cache ? &cache->keys[i] : nullptr, cache ? &cache->values[i] : nullptr);
+    if (checkpoint_layers_ && !cache) {
+      h = recompute_in_backward([=](const torch::Tensor& y) { return layer->forward(y, rotary, plan); }, h);
+    } else if (cache) {  // keep this pass's keys and values, after any cached ones
+      h = layer->forward(h, rotary, plan, [&](const torch::Tensor& k, const torch::Tensor& v) {
+        torch::Tensor& ck = cache->keys[i];
+        torch::Tensor& cv = cache->values[i];
+        ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
+        cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
+        return std::make_pair(ck, cv);
+      });
+    } else {
+      h = layer->forward(h, rotary, plan);
+    }
   }
-  h = model->norm(h);
+  return logits(h);
+}
+
+torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
+  const torch::Tensor h = model->norm(hidden);
   return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);
+}
+
+torch::Tensor DecoderImpl::decode_step(const torch::Tensor& x, const torch::Tensor& positions, SlotKvCache& cache) {
+  const RotaryTables rotary = rotary_tables(positions, inv_freq_, mrope_section_, x.scalar_type());
+  const AttentionPlan plan = cache.begin_step(x.scalar_type());
+  torch::Tensor h = x;
+  for (size_t i = 0; i < model->layers->size(); ++i)
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(
+        h, rotary, plan, [&](const torch::Tensor& k, const torch::Tensor& v) { return cache.append(i, k, v); });
+  cache.end_step();
+  return logits(h).select(1, 0);
 }
 
 proto::DecoderConfig load_decoder_config(const std::string& dir) {

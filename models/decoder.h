@@ -2,14 +2,18 @@
 // {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
 // mlp.{gate,up,down}_proj}, model.norm, lm_head): RMSNorm, rotary position
 // embeddings (rotate-half, theta from config), grouped-query attention with
-// q/k/v bias, SwiGLU MLP, optional tied embeddings. Supports a KV cache for
-// incremental decoding.
+// q/k/v bias, SwiGLU MLP, optional tied embeddings. A forward can record its
+// keys and values (a prefill), and decode_step() decodes against the
+// preallocated cache of models/kv_cache.h.
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "models/attention.h"
+#include "models/kv_cache.h"
 #include "models/rope.h"
 #include "proto/config.pb.h"
 
@@ -26,18 +30,16 @@ class RmsNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
-// Per-layer keys and values of the tokens seen so far: [B, H_kv, S, head_dim].
-struct KvCache {
-  std::vector<torch::Tensor> keys, values;
-  int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
-};
+// Where a layer's new keys and values [B, H_kv, T, hd] go; returns the keys
+// and values its queries attend to. Empty: the new ones only.
+using KvAppend = std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor& k, const torch::Tensor& v)>;
 
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const proto::DecoderConfig& c);
   // x [B, T, D]; rotary tables [B, T, head_dim]; plan over the T new and S_past cached tokens.
   torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const AttentionPlan& plan,
-                        torch::Tensor* k_cache, torch::Tensor* v_cache);
+                        const KvAppend& append = nullptr);
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
@@ -66,12 +68,17 @@ class DecoderImpl : public torch::nn::Module {
   // Returns logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& embeds, const torch::Tensor& positions,
                         const torch::Tensor& key_padding = {}, KvCache* cache = nullptr);
+  // One decode step of the cache's active sequences: embeds [n, 1, D] of
+  // each one's newest token, positions [n, 1] or [3, n, 1]. Writes their keys
+  // and values into the cache in place. Returns logits [n, V].
+  torch::Tensor decode_step(const torch::Tensor& embeds, const torch::Tensor& positions, SlotKvCache& cache);
   const proto::DecoderConfig& config() const { return config_; }
   // Recompute each layer in backward instead of keeping its activations
   // (models/checkpointing.h); forwards with a KV cache are never checkpointed.
   void set_activation_checkpointing(bool on) { checkpoint_layers_ = on; }
 
  private:
+  torch::Tensor logits(const torch::Tensor& hidden);  // final norm + LM head: [.., D] -> [.., V]
   proto::DecoderConfig config_;
   bool checkpoint_layers_ = false;
   struct Model : torch::nn::Module {

@@ -1,125 +1,122 @@
 #include "models/generate.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include "core/error.h"
 
 namespace fasrl::models {
-namespace {
-
-double effective_temperature(double t) { return t > 0 ? t : 1.0; }
-
-// Keeps the k largest logits and the smallest set whose probability reaches p.
-torch::Tensor filter_logits(torch::Tensor logits, int64_t top_k, double top_p) {  // [B, V]
-  if (top_k > 0 && top_k < logits.size(-1)) {
-    const torch::Tensor kth = std::get<0>(logits.topk(top_k, -1)).select(-1, top_k - 1).unsqueeze(-1);
-    logits = logits.masked_fill(logits < kth, -std::numeric_limits<double>::infinity());
-  }
-  if (top_p < 1.0) {
-    auto [sorted, order] = logits.sort(-1, /*descending=*/true);
-    const torch::Tensor cum = sorted.softmax(-1).cumsum(-1);
-    torch::Tensor drop = (cum - sorted.softmax(-1)) >= top_p;  // tokens after the nucleus is complete
-    logits = logits.masked_fill(torch::zeros_like(drop).scatter(-1, order, drop), -std::numeric_limits<double>::infinity());
-  }
-  return logits;
-}
-
-}  // namespace
-
-torch::Tensor ban_tokens(const torch::Tensor& logits, const std::vector<int64_t>& banned_ids) {
-  if (banned_ids.empty()) return logits;
-  torch::Tensor cols = torch::zeros({logits.size(-1)}, torch::kBool);
-  for (int64_t id : banned_ids) cols[id] = true;
-  return logits.masked_fill(cols, -std::numeric_limits<double>::infinity());
-}
 
 PromptPositions count_real_tokens(const torch::Tensor& pad) {
   const torch::Tensor real = pad.ne(0).to(torch::kInt64);
   return {(real.cumsum(1) - 1).clamp_min(0), real.sum(1) - pad.size(1)};
 }
 
+TokenFilter token_filter(const SamplingOptions& o) { return {o.temperature, o.top_k, o.top_p, o.banned_ids}; }
+
+std::pair<torch::Tensor, torch::Tensor> left_pad(const std::vector<std::vector<int64_t>>& prompts, size_t first, size_t last,
+                                                 int64_t pad_id) {
+  size_t longest = 0;
+  for (size_t i = first; i < last; ++i) longest = std::max(longest, prompts[i].size());
+  const int64_t k = static_cast<int64_t>(last - first), t0 = static_cast<int64_t>(longest);
+  torch::Tensor ids = torch::full({k, t0}, pad_id, torch::kInt64), pad = torch::zeros({k, t0}, torch::kInt64);
+  for (int64_t i = 0; i < k; ++i) {
+    const auto& p = prompts[first + static_cast<size_t>(i)];
+    const int64_t off = t0 - static_cast<int64_t>(p.size());
+    ids[i].slice(0, off) = torch::tensor(p, torch::kInt64);
+    pad[i].slice(0, off).fill_(1);
+  }
+  return {ids, pad};
+}
+
+StopChecker::StopChecker(const SamplingOptions& options, const BpeTokenizer* tokenizer)
+    : options_(options), tokenizer_(tokenizer) {
+  if (!options.stop.empty() && !tokenizer) raise(ErrorKind::kInvalidArgument, "generate: stop strings need a tokenizer");
+  for (const auto& s : options.stop) longest_stop_ = std::max(longest_stop_, s.size());
+}
+
+const char* StopChecker::check(int64_t token, int64_t count, std::string& tail) const {
+  if (token == options_.eos_id) return "eos";
+  if (longest_stop_ > 0) {
+    // Only the new token's text can complete a stop string: search the
+    // previous longest-1 characters plus it, then keep that much.
+    tail += tokenizer_->decode({token});
+    for (const auto& s : options_.stop)
+      if (!s.empty() && tail.find(s) != std::string::npos) return "stop";
+    if (tail.size() >= longest_stop_) tail.erase(0, tail.size() - (longest_stop_ - 1));
+  }
+  return count >= options_.max_new_tokens ? "length" : "";
+}
+
+namespace {
+
+// The reference path: every step recomputes every sequence from its prompt.
+Generation generate_recomputing(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& o,
+                                const BpeTokenizer* tokenizer, const PromptEmbedder& embed_prompt,
+                                const PromptPositioner& position_prompt) {
+  const StopChecker stops(o, tokenizer);
+  const int64_t g = o.group_size, n = static_cast<int64_t>(prompts.size()) * g;
+  const auto [prompt_ids, prompt_pad] = left_pad(prompts, 0, prompts.size(), o.pad_id);
+  // Every sample as its own row: [N, T0].
+  const torch::Tensor rows = torch::arange(n, torch::kInt64).div(g, "floor");
+  std::vector<int64_t> which(prompts.size());
+  for (size_t p = 0; p < which.size(); ++p) which[p] = static_cast<int64_t>(p);
+  const torch::Tensor prompt_embeds =
+      (embed_prompt ? embed_prompt(prompt_ids, which) : model->embed(prompt_ids)).index_select(0, rows);  // [N, T0, D]
+  const torch::Tensor pad = prompt_pad.index_select(0, rows);
+  PromptPositions pos = position_prompt ? position_prompt(prompt_ids, prompt_pad) : count_real_tokens(prompt_pad);
+  pos.positions = pos.positions.index_select(pos.positions.dim() - 2, rows);
+  pos.deltas = pos.deltas.index_select(0, rows);
+  const int64_t t0 = pad.size(1);
+
+  Generation out;
+  out.tokens.resize(static_cast<size_t>(n));
+  out.logprobs.resize(static_cast<size_t>(n));
+  out.finish.assign(static_cast<size_t>(n), "");
+  std::vector<std::string> tails(static_cast<size_t>(n));
+  torch::Tensor generated = torch::empty({n, 0}, torch::kInt64);
+  std::vector<int64_t> sequences(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) sequences[static_cast<size_t>(i)] = i;
+  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    const int64_t t = t0 + step;
+    torch::Tensor p = torch::arange(t0, t, torch::kInt64).unsqueeze(0) + pos.deltas.unsqueeze(1);  // [N, step]
+    if (pos.positions.dim() == 3) p = p.unsqueeze(0).expand({3, -1, -1});
+    const torch::Tensor logits =
+        model->forward(torch::cat({prompt_embeds, model->embed(generated)}, 1), torch::cat({pos.positions, p}, -1),
+                       torch::cat({pad, torch::ones({n, step}, torch::kInt64)}, 1))
+            .select(1, t - 1);  // [N, V]
+    const SampledTokens s =
+        sample_tokens(logits, token_filter(o), sequence_uniforms(o.seed, sequences, std::vector<int64_t>(static_cast<size_t>(n), step)));
+    torch::Tensor next = s.tokens.clone();
+    bool all_done = true;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t r = static_cast<size_t>(i);
+      if (!out.finish[r].empty()) {
+        next[i] = o.pad_id;
+        continue;
+      }
+      const int64_t tok = s.tokens[i].item<int64_t>();
+      out.tokens[r].push_back(tok);
+      out.logprobs[r].push_back(s.logprobs[i].item<double>());
+      out.finish[r] = stops.check(tok, static_cast<int64_t>(out.tokens[r].size()), tails[r]);
+      all_done = all_done && !out.finish[r].empty();
+    }
+    if (all_done) break;
+    generated = torch::cat({generated, next.unsqueeze(1)}, 1);
+  }
+  return out;
+}
+
+}  // namespace
+
 Generation generate(Decoder& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingOptions& o,
                     const BpeTokenizer* tokenizer, const PromptEmbedder& embed_prompt,
                     const PromptPositioner& position_prompt) {
   torch::NoGradGuard no_grad;
   if (prompts.empty()) return {};
-  if (!o.stop.empty() && !tokenizer) raise(ErrorKind::kInvalidArgument, "generate: stop strings need a tokenizer");
-  const int64_t b = static_cast<int64_t>(prompts.size());
-  size_t longest = 0;
-  for (const auto& p : prompts) {
+  for (const auto& p : prompts)
     if (p.empty()) raise(ErrorKind::kInvalidArgument, "generate: empty prompt");
-    longest = std::max(longest, p.size());
-  }
-  const int64_t t0 = static_cast<int64_t>(longest);
-  // Left padding: [B, T0] ids and mask.
-  torch::Tensor ids = torch::full({b, t0}, o.pad_id, torch::kInt64), pad = torch::zeros({b, t0}, torch::kInt64);
-  for (int64_t i = 0; i < b; ++i) {
-    const auto& p = prompts[static_cast<size_t>(i)];
-    const int64_t off = t0 - static_cast<int64_t>(p.size());
-    ids[i].slice(0, off) = torch::tensor(p, torch::kInt64);
-    pad[i].slice(0, off).fill_(1);
-  }
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-  Generation out;
-  out.tokens.resize(static_cast<size_t>(b));
-  out.logprobs.resize(static_cast<size_t>(b));
-  out.finish.assign(static_cast<size_t>(b), "length");
-  std::vector<bool> done(static_cast<size_t>(b), false);
-
-  KvCache cache;
-  torch::Tensor all_ids = ids, all_pad = pad;
-  const torch::Tensor prompt_embeds = embed_prompt ? embed_prompt(ids) : model->embed(ids);  // [B, T0, D]
-  const PromptPositions prompt_pos = position_prompt ? position_prompt(ids, pad) : count_real_tokens(pad);
-  // Positions of the tokens at row indices [from, from + n): [B, n], or [3, B, n] under M-RoPE.
-  auto positions_at = [&](int64_t from, int64_t n) {
-    const torch::Tensor p = torch::arange(from, from + n, torch::kInt64).unsqueeze(0) + prompt_pos.deltas.unsqueeze(1);
-    return prompt_pos.positions.dim() == 3 ? p.unsqueeze(0).expand({3, -1, -1}) : p;
-  };
-  torch::Tensor logits =
-      model->forward(prompt_embeds, prompt_pos.positions, pad, o.use_cache ? &cache : nullptr).select(1, t0 - 1);  // [B, V]
-  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
-    const torch::Tensor scaled = ban_tokens(logits.to(torch::kFloat64), o.banned_ids) / effective_temperature(o.temperature);
-    const torch::Tensor logp = scaled.log_softmax(-1);
-    torch::Tensor next;
-    if (o.temperature <= 0) {
-      next = scaled.argmax(-1);
-    } else {
-      next = torch::multinomial(filter_logits(scaled, o.top_k, o.top_p).softmax(-1), 1, false, gen).squeeze(1);
-    }
-    for (int64_t i = 0; i < b; ++i) {
-      const size_t r = static_cast<size_t>(i);
-      if (done[r]) {
-        next[i] = o.pad_id;
-        continue;
-      }
-      const int64_t tok = next[i].item<int64_t>();
-      out.tokens[r].push_back(tok);
-      out.logprobs[r].push_back(logp[i][tok].item<double>());
-      if (tok == o.eos_id) {
-        done[r] = true;
-        out.finish[r] = "eos";
-      } else if (!o.stop.empty()) {
-        const std::string text = tokenizer->decode(out.tokens[r]);
-        for (const auto& s : o.stop)
-          if (!s.empty() && text.find(s) != std::string::npos) {
-            done[r] = true;
-            out.finish[r] = "stop";
-          }
-      }
-    }
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; }) || step + 1 == o.max_new_tokens) break;
-    const torch::Tensor step_ids = next.unsqueeze(1);                      // [B, 1]
-    all_ids = torch::cat({all_ids, step_ids}, 1);
-    all_pad = torch::cat({all_pad, torch::ones({b, 1}, torch::kInt64)}, 1);
-    const int64_t t = all_ids.size(1);
-    if (o.use_cache)
-      logits = model->forward(model->embed(step_ids), positions_at(t - 1, 1), all_pad, &cache).select(1, 0);
-    else
-      logits = model->forward(torch::cat({prompt_embeds, model->embed(all_ids.slice(1, t0))}, 1),
-                              torch::cat({prompt_pos.positions, positions_at(t0, t - t0)}, -1), all_pad)
-                   .select(1, t - 1);
-  }
-  return out;
+  if (o.group_size < 1) raise(ErrorKind::kInvalidArgument, "generate: group_size ", o.group_size, " must be at least 1");
+  if (o.max_new_tokens < 1) raise(ErrorKind::kInvalidArgument, "generate: max_new_tokens ", o.max_new_tokens, " must be at least 1");
+  return o.use_cache ? generate_groups(model, prompts, o, tokenizer, embed_prompt, position_prompt)
+                     : generate_recomputing(model, prompts, o, tokenizer, embed_prompt, position_prompt);
 }
 
 std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>& prompt,
@@ -132,10 +129,10 @@ std::vector<double> score_completion(Decoder& model, const std::vector<int64_t>&
   const torch::Tensor ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
   const int64_t p = static_cast<int64_t>(prompt.size());
   const torch::Tensor embeds = torch::cat(
-      {embed_prompt ? embed_prompt(ids.slice(1, 0, p)) : model->embed(ids.slice(1, 0, p)), model->embed(ids.slice(1, p))}, 1);
+      {embed_prompt ? embed_prompt(ids.slice(1, 0, p), {0}) : model->embed(ids.slice(1, 0, p)), model->embed(ids.slice(1, p))}, 1);
   const torch::Tensor logp =
       (ban_tokens(model->forward(embeds, torch::arange(n).unsqueeze(0)).squeeze(0).to(torch::kFloat64), banned_ids) /
-       effective_temperature(temperature))
+       (temperature > 0 ? temperature : 1.0))
           .log_softmax(-1);  // [n, V]
   std::vector<double> out;
   for (size_t j = 0; j < completion.size(); ++j)

@@ -197,11 +197,24 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
   } catch (const json::exception& e) {
     raise(ErrorKind::kCorruption, source, ": ", e.what());
   }
-  d.id_to_token.resize(0);
+  // Ids index the decode table: a negative or absurd id must be an error, not
+  // an out-of-bounds write or a terabyte allocation; two tokens may not share one.
+  constexpr int64_t kMaxTokenId = int64_t{1} << 24;
   int64_t max_id = -1;
-  for (const auto& [tok, id] : d.vocab) max_id = std::max(max_id, id);
-  d.id_to_token.resize(static_cast<size_t>(max_id + 1));
-  for (const auto& [tok, id] : d.vocab) d.id_to_token[static_cast<size_t>(id)] = tok;
+  for (const auto& [tok, id] : d.vocab) {
+    if (id < 0 || id >= kMaxTokenId)
+      raise(ErrorKind::kCorruption, source, ": token '", tok, "' has id ", id, ", expected 0 <= id < ", kMaxTokenId);
+    max_id = std::max(max_id, id);
+  }
+  d.id_to_token.assign(static_cast<size_t>(max_id + 1), std::string());
+  std::vector<bool> taken(static_cast<size_t>(max_id + 1), false);
+  for (const auto& [tok, id] : d.vocab) {
+    if (taken[static_cast<size_t>(id)])
+      raise(ErrorKind::kCorruption, source, ": tokens '", d.id_to_token[static_cast<size_t>(id)], "' and '", tok,
+            "' share id ", id);
+    taken[static_cast<size_t>(id)] = true;
+    d.id_to_token[static_cast<size_t>(id)] = tok;
+  }
   return t;
 }
 

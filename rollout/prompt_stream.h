@@ -3,6 +3,8 @@
 // with QA text and no augmentation. Prompt batch n = step·served + j for the
 // j-th learner it serves, a function of the step, so a resumed job
 // regenerates exactly the steps not yet learned from — none lost, none twice.
+// Refill batches (dynamic sampling) come from a second, differently shuffled
+// order of the same slice, at an index that is also a function of the step.
 #pragma once
 #include <memory>
 #include <string>
@@ -20,8 +22,16 @@ class PromptStream {
                int image_size, int prompts_per_batch, int rollout_index, int num_rollout, uint64_t seed,
                int64_t first_step, int64_t learners_served);
   data::Batch next() { return loader_->next(); }
+  // Refill batch n of the second order (a loader is opened for it: refills are rare).
+  data::Batch refill(int64_t n) const;
 
  private:
+  data::LoaderCursor cursor_of(int64_t n) const;
+  std::shared_ptr<const data::Dataset> dataset_;
+  proto::LoaderConfig config_;
+  int rollout_index_, num_rollout_;
+  uint64_t seed_;
+  int64_t per_epoch_;
   std::unique_ptr<data::Loader> loader_;
 };
 

@@ -14,6 +14,7 @@
 #include "reasoning/rewards.h"
 #include "rollout/advantages.h"
 #include "rollout/prompt_stream.h"
+#include "rollout/reward_shaping.h"
 #include "rollout/weight_inbox.h"
 
 namespace fasrl::rollout {
@@ -77,38 +78,43 @@ std::vector<Prompt> make_prompts(const data::Batch& batch, const RolloutJob& job
 }
 
 // G completions of every prompt, prompt-major: completion q belongs to prompt q / G.
+// Each prompt is prefilled once for its G samples (models/generate.h).
 std::vector<models::ChatCompletion> sample_groups(const std::vector<Prompt>& prompts, models::MllmBundle& bundle,
                                                   const proto::GrpoConfig& g, uint64_t seed) {
   std::vector<std::vector<int64_t>> ids;
   std::vector<torch::Tensor> images;
-  for (const Prompt& p : prompts)
-    for (int c = 0; c < g.group_size(); ++c) {
-      ids.push_back(p.ids);
-      if (p.images.defined()) images.push_back(p.images);
-    }
+  for (const Prompt& p : prompts) {
+    ids.push_back(p.ids);
+    if (p.images.defined()) images.push_back(p.images);
+  }
   models::ChatSampling s;
   s.temperature = g.temperature();
   s.top_p = g.top_p();
   s.top_k = g.top_k();
   s.max_new_tokens = g.max_new_tokens();
   s.seed = seed;
+  s.group_size = g.group_size();
+  s.slots = g.rollout_slots();
   return models::generate_chat(*bundle.model, bundle.tokenizer, ids, images.empty() ? torch::Tensor() : torch::cat(images, 0), s);
 }
 
-// Rewards, group advantages and the completions, into `out`'s groups.
+// Rewards (with the overlong penalty), group advantages and the completions, into `out`'s groups.
 void score_groups(const std::vector<Prompt>& prompts, const std::vector<models::ChatCompletion>& completions,
                   const reasoning::KnowledgeGraph& kg, const proto::GrpoConfig& g, proto::RolloutBatch& out) {
   const size_t group_size = static_cast<size_t>(g.group_size());
+  const int first_group = out.groups_size() - static_cast<int>(prompts.size());
   std::vector<reasoning::Reward> rewards;
-  std::vector<double> totals;
+  std::vector<double> totals, overlong;
   for (size_t q = 0; q < completions.size(); ++q) {
     const Prompt& p = prompts[q / group_size];
     rewards.push_back(reasoning::score_response(completions[q].text, p.item, p.fine_label, kg, g.reward()));
-    totals.push_back(rewards.back().total);
+    overlong.push_back(overlong_penalty(static_cast<int64_t>(completions[q].tokens.size()), g.max_new_tokens(),
+                                        g.overlong_buffer_length(), g.overlong_penalty_factor()));
+    totals.push_back(rewards.back().total + overlong.back());
   }
   const auto advantages = group_advantages(totals, g.group_size(), g.scale_rewards(), g.advantage_eps());
   for (size_t q = 0; q < completions.size(); ++q) {
-    proto::RolloutCompletion* c = out.mutable_groups(static_cast<int>(q / group_size))->add_completions();
+    proto::RolloutCompletion* c = out.mutable_groups(first_group + static_cast<int>(q / group_size))->add_completions();
     for (int64_t t : completions[q].tokens) c->add_tokens(t);
     for (double lp : completions[q].logprobs) c->add_logprobs(static_cast<float>(lp));
     c->set_reward(static_cast<float>(totals[q]));
@@ -116,6 +122,7 @@ void score_groups(const std::vector<Prompt>& prompts, const std::vector<models::
     (*c->mutable_reward_terms())["format"] = static_cast<float>(rewards[q].format);
     (*c->mutable_reward_terms())["accuracy"] = static_cast<float>(rewards[q].accuracy);
     (*c->mutable_reward_terms())["kg"] = static_cast<float>(rewards[q].kg);
+    if (g.overlong_buffer_length() > 0) (*c->mutable_reward_terms())["overlong"] = static_cast<float>(overlong[q]);
     c->set_truncated(completions[q].finish == "length");
   }
 }
@@ -124,6 +131,7 @@ void score_groups(const std::vector<Prompt>& prompts, const std::vector<models::
 
 RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& roles, MPI_Comm world) {
   const proto::GrpoConfig& g = job.grpo;
+  check_rollout_options(g);
   const int index = roles.role_rank;
   std::vector<int> served;
   for (int l = 0; l < roles.num_learners; ++l)
@@ -153,15 +161,26 @@ RolloutStats run_rollout_worker(const RolloutJob& job, const comm::RoleSplit& ro
       out.set_policy_version(weights.version());
       out.set_worker(roles.num_learners + index);
       out.set_step(step);
-      const std::vector<Prompt> batch = make_prompts(prompts->next(), job, manifest, bundle, step, out);
-      Stopwatch clock;
-      const auto completions =
-          sample_groups(batch, bundle, g, derive_seed(job.run.seed(), static_cast<uint64_t>(step), static_cast<uint64_t>(served[j])));
-      stats.generate_seconds += clock.seconds();
-      score_groups(batch, completions, kg, g, out);
+      // Prompt batch `source`, sampled with `seed`, scored into `into`.
+      auto generate = [&](const data::Batch& source, uint64_t seed, proto::RolloutBatch& into) {
+        const std::vector<Prompt> batch = make_prompts(source, job, manifest, bundle, step, into);
+        Stopwatch clock;
+        const auto completions = sample_groups(batch, bundle, g, seed);
+        stats.generate_seconds += clock.seconds();
+        stats.samples += static_cast<int64_t>(completions.size());
+        score_groups(batch, completions, kg, g, into);
+      };
+      const uint64_t seed = derive_seed(job.run.seed(), static_cast<uint64_t>(step), static_cast<uint64_t>(served[j]));
+      generate(prompts->next(), seed, out);
+      if (g.dynamic_sampling()) {
+        // Refill r of this (step, learner) is a fixed batch of the refill order, so a resumed run refills the same.
+        const int64_t first_refill = (step * static_cast<int64_t>(served.size()) + static_cast<int64_t>(j)) * g.max_refill_batches();
+        keep_informative_groups(out, g.max_refill_batches(), [&](int r, proto::RolloutBatch& extra) {
+          generate(prompts->refill(first_refill + r), derive_seed(seed, static_cast<uint64_t>(r) + 1), extra);
+        });
+      }
       sender.send(served[j], out);
       ++stats.batches;
-      stats.samples += static_cast<int64_t>(completions.size());
     }
   }
   while (!weights.stopped()) weights.receive();  // learners end with a stop message

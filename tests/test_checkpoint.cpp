@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -178,4 +179,27 @@ TEST(Optim, ScheduleWarmsUpThenDecays) {
   EXPECT_NEAR(lr_at(100, 100, c), 0.0, 1e-12);
   c.set_schedule("linear-ish");
   fasrl::testing::expect_error([&] { lr_at(10, 100, c); }, {"optim.schedule", "linear-ish"});
+}
+
+// Interrupted writes leave nothing behind: a failed save removes its
+// temporary directory, and start-up removes what a killed writer left.
+TEST(Checkpoint, PartialWritesAreRemovedOnFailureAndAtStartUp) {
+  TempDir dir;
+  save_checkpoint(dir.path(), make(10), 2);
+  Checkpoint bad = make(20);
+  bad.model["z"] = torch::zeros({2}, torch::kComplexFloat);  // safetensors cannot hold it: the write fails midway
+  EXPECT_THROW(save_checkpoint(dir.path(), bad, 2), fasrl::Error);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir.sub("checkpoints"))) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"latest", "step-000010"}));
+  // What a SIGKILL during a write leaves: a temporary directory and a temporary file.
+  std::filesystem::create_directories(dir.sub("checkpoints/.step-000020.tmp-4242"));
+  std::ofstream(dir.sub("checkpoints/.step-000020.tmp-4242/model.safetensors")) << "partial";
+  std::ofstream(dir.sub("checkpoints/latest.tmp.4242")) << "step-0000";
+  EXPECT_EQ(remove_partial_checkpoints(dir.path()).size(), 2u);
+  EXPECT_FALSE(fasrl::path_exists(dir.sub("checkpoints/.step-000020.tmp-4242")));
+  EXPECT_FALSE(fasrl::path_exists(dir.sub("checkpoints/latest.tmp.4242")));
+  EXPECT_TRUE(load_latest_checkpoint(dir.path(), nullptr).has_value());
+  EXPECT_TRUE(remove_partial_checkpoints(dir.sub("absent")).empty());
 }

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "core/config_ranges.h"
 #include "core/io.h"
 #include "core/yaml_proto.h"
 #include "proto/config.pb.h"
@@ -76,5 +77,28 @@ TEST(Config, ShippedConfigsParse) {
   for (const char* name : {"quickstart.yaml", "tiny_loader.yaml"}) {
     JobConfig c;
     EXPECT_NO_THROW(fasrl::load_yaml_config(std::string(FASRL_SOURCE_DIR) + "/configs/" + name, {}, &c)) << name;
+  }
+}
+
+// Ranges are checked over the whole config before any work, naming the key.
+TEST(Config, RangesAreCheckedWithSourceAndKey) {
+  auto check = [](const std::string& yaml) {
+    JobConfig c;
+    fasrl::parse_yaml_config(yaml, "job.yaml", {}, &c);
+    fasrl::check_config_ranges(c, "job.yaml");
+  };
+  fasrl::testing::expect_error([&] { check("model: {vision: {patch_size: 0}}"); }, {"job.yaml", "model.vision.patch_size = 0", "positive"});
+  fasrl::testing::expect_error([&] { check("mllm: {decoder: {num_attention_heads: 0}}"); }, {"mllm.decoder.num_attention_heads"});
+  fasrl::testing::expect_error([&] { check("comm: {timeout_s: -1}"); }, {"comm.timeout_s = -1", "not negative"});
+  fasrl::testing::expect_error([&] { check("synth: {missing_modality_prob: 1.5}"); }, {"synth.missing_modality_prob", "between 0 and 1"});
+  fasrl::testing::expect_error([&] { check("train: {grpo: {max_staleness: -1}}"); }, {"train.grpo.max_staleness"});
+  fasrl::testing::expect_error([&] { check("mllm: {qwen: {vision_config: {fullatt_block_indexes: [7, -1]}}}"); },
+                               {"fullatt_block_indexes = -1"});
+  EXPECT_NO_THROW(check("comm: {timeout_s: 0}\ntrain: {grpo: {reward: {kg_weight: -0.5}}, eval_every: 0}"));
+  for (const char* name : {"quickstart.yaml", "tiny_loader.yaml", "moae_cr_tiny.yaml", "sft_tiny.yaml", "grpo_tiny.yaml",
+                           "sft_qwen_tiny.yaml", "grpo_qwen_tiny.yaml", "qwen2_5_vl_3b_sft.yaml", "qwen2_5_vl_3b_grpo.yaml"}) {
+    JobConfig c;
+    fasrl::load_yaml_config(std::string(FASRL_SOURCE_DIR) + "/configs/" + name, {}, &c);
+    EXPECT_NO_THROW(fasrl::check_config_ranges(c, name)) << name;
   }
 }

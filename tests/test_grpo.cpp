@@ -4,8 +4,10 @@
 #include "reasoning/rewards.h"
 #include "proto/rollout.pb.h"
 #include "rollout/advantages.h"
+#include "rollout/reward_shaping.h"
 #include "test_util.h"
 #include "trainer/grpo_batch.h"
+#include "trainer/grpo_loss.h"
 
 using namespace fasrl;
 
@@ -124,4 +126,121 @@ TEST(WeightMessages, RoundTripAndWrongSizeIsAnError) {
   std::vector<torch::Tensor> wrong{torch::zeros({3, 4})};
   fasrl::testing::expect_error([&] { comm::decode_weights_into(bytes, wrong, "weights from learner 0"); },
                                {"weights from learner 0", "108 bytes, expected 56"});
+}
+
+namespace {
+// Two completions (2 tokens and 1), rollout log-probs 0, ratios 2, 0.5 and 1.1, advantages -1 and +1.
+struct HandCase {
+  torch::Tensor logp = torch::tensor({{std::log(2.0), std::log(0.5)}, {std::log(1.1), 0.0}}, torch::kFloat64).requires_grad_(true);
+  torch::Tensor rollout = torch::zeros({2, 2}, torch::kFloat64);
+  torch::Tensor adv = torch::tensor({-1.0, 1.0}, torch::kFloat64);
+  torch::Tensor mask = torch::tensor({{1.0, 1.0}, {1.0, 0.0}}, torch::kFloat64);
+  trainer::GrpoLossTerms run(const trainer::GrpoLossOptions& o) {
+    auto t = trainer::grpo_loss(logp, rollout, {}, adv, mask, o);
+    t.loss.backward();
+    return t;
+  }
+};
+}  // namespace
+
+// Per-token clipped terms of the hand case: ratio 2 with A = -1 -> 2; ratio 0.5
+// with A = -1 -> max(0.5, 0.8) = 0.8; ratio 1.1 with A = +1 -> -1.1.
+TEST(GrpoLoss, AggregationModesByHand) {
+  trainer::GrpoLossOptions o;
+  HandCase token;
+  EXPECT_NEAR(token.run(o).loss.item<double>(), (2 + 0.8 - 1.1) / 3, 1e-12);
+  EXPECT_NEAR(token.logp.grad()[0][0].item<double>(), 2.0 / 3, 1e-12);  // d(ratio)/d logp = ratio, unclipped branch
+  EXPECT_NEAR(token.logp.grad()[0][1].item<double>(), 0.0, 1e-12);      // clipped branch: no gradient
+  o.aggregation = "seq_mean_token_sum";
+  EXPECT_NEAR(HandCase().run(o).loss.item<double>(), ((2 + 0.8) + (-1.1)) / 2, 1e-12);
+  o.aggregation = "seq_mean_token_mean";
+  EXPECT_NEAR(HandCase().run(o).loss.item<double>(), ((2 + 0.8) / 2 + (-1.1)) / 2, 1e-12);
+}
+
+TEST(GrpoLoss, DualClipCapsNegativeAdvantageTokensByHand) {
+  trainer::GrpoLossOptions o;
+  o.clip_ratio_c = 1.5;
+  HandCase h;
+  const auto t = h.run(o);
+  EXPECT_NEAR(t.loss.item<double>(), (1.5 + 0.8 - 1.1) / 3, 1e-12);  // 2 capped at 1.5 * |A|
+  EXPECT_NEAR(t.dual_clip_fraction, 1.0 / 3, 1e-12);
+  EXPECT_EQ(h.logp.grad()[0][0].item<double>(), 0.0);  // a capped token carries no gradient
+  EXPECT_NEAR(h.logp.grad()[1][0].item<double>(), -1.1 / 3, 1e-12);
+}
+
+TEST(GrpoLoss, TruncatedImportanceSamplingByHand) {
+  trainer::GrpoLossOptions o;
+  o.tis_cap = 1.5;
+  HandCase h;
+  const auto t = h.run(o);
+  // Behaviour = the learner's own log-probs: ratio 1, pg = -A; weights min(2, 1.5), 0.5, 1.1.
+  EXPECT_NEAR(t.loss.item<double>(), (1.5 * 1 + 0.5 * 1 + 1.1 * -1) / 3, 1e-12);
+  EXPECT_NEAR(t.tis_weight_mean, (1.5 + 0.5 + 1.1) / 3, 1e-12);
+  EXPECT_NEAR(t.ratio_mean, 1.0, 1e-12);
+  EXPECT_NEAR(h.logp.grad()[0][0].item<double>(), 1.5 / 3, 1e-12);  // -A * w / tokens
+  EXPECT_NEAR(h.logp.grad()[1][0].item<double>(), -1.1 / 3, 1e-12);
+}
+
+TEST(GrpoLoss, OptionsAreCheckedWithTheirKeys) {
+  proto::GrpoConfig g;
+  g.set_aggregation("sequence_mean");  // the old name still works
+  EXPECT_EQ(trainer::grpo_loss_options(g).aggregation, "seq_mean_token_mean");
+  g.set_aggregation("sum");
+  fasrl::testing::expect_error([&] { trainer::grpo_loss_options(g); }, {"train.grpo.aggregation", "'sum'"});
+  g.set_aggregation("token_mean");
+  g.set_clip_ratio_c(0.5);
+  fasrl::testing::expect_error([&] { trainer::grpo_loss_options(g); }, {"train.grpo.clip_ratio_c", "greater than 1"});
+  g.set_clip_ratio_c(3);
+  g.set_tis_cap(-1);
+  fasrl::testing::expect_error([&] { trainer::grpo_loss_options(g); }, {"train.grpo.tis_cap"});
+  proto::GrpoConfig r;
+  r.set_group_size(8);
+  r.set_rollout_slots(4);
+  fasrl::testing::expect_error([&] { rollout::check_rollout_options(r); }, {"train.grpo.rollout_slots: 4", "group_size (8)"});
+  r.set_rollout_slots(16);
+  r.set_max_new_tokens(64);
+  r.set_overlong_buffer_length(65);
+  fasrl::testing::expect_error([&] { rollout::check_rollout_options(r); }, {"train.grpo.overlong_buffer_length: 65"});
+}
+
+TEST(RewardShaping, OverlongPenaltyByHand) {
+  EXPECT_EQ(rollout::overlong_penalty(80, 100, 20, 1.0), 0.0);   // within max - buffer
+  EXPECT_EQ(rollout::overlong_penalty(90, 100, 20, 0.5), -0.25);  // half-way into the buffer
+  EXPECT_EQ(rollout::overlong_penalty(100, 100, 20, 1.0), -1.0);  // at the limit
+  EXPECT_EQ(rollout::overlong_penalty(100, 100, 0, 1.0), 0.0);    // off
+}
+
+TEST(RewardShaping, DynamicSamplingDropsEqualGroupsAndRefills) {
+  auto add_group = [](proto::RolloutBatch& b, const std::string& id, std::vector<float> rewards) {
+    auto* g = b.add_groups();
+    g->set_sample_id(id);
+    for (float r : rewards) g->add_completions()->set_reward(r);
+  };
+  auto make = [&] {
+    proto::RolloutBatch b;
+    add_group(b, "same1", {1, 1});
+    add_group(b, "mixed", {0, 1});
+    add_group(b, "same2", {2, 2});
+    return b;
+  };
+  auto refill = [&](int r, proto::RolloutBatch& extra) {
+    if (r == 0) add_group(extra, "r0same", {3, 3}), add_group(extra, "r0mixed", {1, 0});
+    else add_group(extra, "r1mixed", {5, 6});
+  };
+  auto ids = [](const proto::RolloutBatch& b) {
+    std::vector<std::string> out;
+    for (const auto& g : b.groups()) out.push_back(g.sample_id());
+    return out;
+  };
+  proto::RolloutBatch full = make();
+  rollout::keep_informative_groups(full, 4, refill);
+  EXPECT_EQ(ids(full), (std::vector<std::string>{"mixed", "r0mixed", "r1mixed"}));
+  EXPECT_EQ(full.dropped_groups(), 3);
+  EXPECT_EQ(full.refill_batches(), 2);
+  proto::RolloutBatch short_of_refills = make();
+  rollout::keep_informative_groups(short_of_refills, 1, refill);
+  EXPECT_EQ(ids(short_of_refills), (std::vector<std::string>{"mixed", "r0mixed", "same1"}));  // completed with a dropped group
+  EXPECT_EQ(short_of_refills.refill_batches(), 1);
+  EXPECT_TRUE(rollout::group_has_signal({1, 1, 2}));
+  EXPECT_FALSE(rollout::group_has_signal({0.5, 0.5}));
 }

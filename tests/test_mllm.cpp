@@ -88,7 +88,10 @@ TEST(Mllm, GenerationFromImagePrefixCachedEqualsUncachedAndTeacherForced) {
   const std::vector<std::vector<int64_t>> prompts{tok.encode(m->image_prompt({"rgb", "depth"}) + "Q?"),
                                                    tok.encode("Hi " + m->image_prompt({"ir"}) + "Q: live?")};
   const torch::Tensor images = torch::randn({3, 3, 16, 16});
-  const models::PromptEmbedder embed = [&](const torch::Tensor& ids) { return m->embed(ids, images); };
+  const models::PromptEmbedder embed = [&](const torch::Tensor& ids, const std::vector<int64_t>& which) {
+    EXPECT_EQ(which.size(), 2u);  // both prompts in one prefill
+    return m->embed(ids, images);
+  };
   models::SamplingOptions o;
   o.temperature = 1.0;
   o.max_new_tokens = 8;
@@ -105,7 +108,7 @@ TEST(Mllm, GenerationFromImagePrefixCachedEqualsUncachedAndTeacherForced) {
     const torch::Tensor own = i == 0 ? images.slice(0, 0, 2) : images.slice(0, 2, 3);
     const auto forced = models::score_completion(
         m->language_model(), prompts[i], cached.tokens[i], 1.0,
-        [&](const torch::Tensor& ids) { return m->embed(ids, own); }, o.banned_ids);
+        [&](const torch::Tensor& ids, const std::vector<int64_t>&) { return m->embed(ids, own); }, o.banned_ids);
     for (size_t t = 0; t < forced.size(); ++t) {
       EXPECT_NEAR(cached.logprobs[i][t], forced[t], 1e-5) << i << "," << t;
       EXPECT_NEAR(full.logprobs[i][t], forced[t], 1e-5) << i << "," << t;

@@ -75,3 +75,29 @@ TEST(Models, SoftMoeSlotsDefaultToTokensTimesHeadsOverExperts) {
   for (const auto& p : m->named_parameters())
     if (p.key() == "vision_model.encoder.layers.0.moae.soft_moe.phi") EXPECT_EQ(p.value().sizes(), (std::vector<int64_t>{8, 10}));
 }
+
+// Hostile safetensors headers are refused, naming the file and tensor, before
+// anything is allocated: a 100-byte file cannot request terabytes.
+TEST(Safetensors, HeadersAreValidatedBeforeAllocation) {
+  auto file = [](const std::string& header, size_t data_bytes) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    return out + header + std::string(data_bytes, '\0');
+  };
+  auto expect_bad = [&](const std::string& header, size_t data, std::initializer_list<std::string> needles) {
+    fasrl::testing::expect_error([&] { decode_safetensors(file(header, data), "w.safetensors"); }, needles);
+  };
+  expect_bad(R"({"w":{"dtype":"F32","shape":[100000000000,100000000000],"data_offsets":[0,16]}})", 16,
+             {"w.safetensors", "'w'", "more than the file"});
+  expect_bad(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"v":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 16,
+             {"overlap"});
+  expect_bad(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4, {"'w'", "outside the 4 data bytes"});
+  expect_bad(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8, {"'w'", "need 12"});
+  expect_bad(R"({"w":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}})", 8, {"'w'", "non-negative integer"});
+  expect_bad(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-1,8]}})", 8, {"'w'", "data_offsets"});
+  expect_bad(R"({"w":[1,2]})", 8, {"'w'", "must be an object"});
+  expect_bad(R"({"__metadata__":"x"})", 0, {"__metadata__"});
+  const auto ok = decode_safetensors(file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})", 8), "ok");
+  EXPECT_EQ(ok.tensors.at("w").numel(), 2);
+  EXPECT_EQ(ok.tensors.at("e").numel(), 0);
+}

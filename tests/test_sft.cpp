@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <regex>
+
 #include "data/dataset.h"
 #include "reasoning/response_format.h"
 #include "synth/qa_dataset.h"
@@ -22,6 +26,44 @@ proto::MllmConfig tiny_mllm(int vocab) {
   return c;
 }
 }  // namespace
+
+// The linear parser against the std::regex definition it replaced, on every
+// kind of tag soup, and on a response far past where the regex overflowed the stack.
+TEST(ReasoningFormat, LinearParserEqualsTheRegexDefinitionAndHandlesHugeResponses) {
+  const std::regex full(R"(^\s*<think>([\s\S]*?)</think>\s*<answer>([\s\S]*?)</answer>\s*$)");
+  const std::regex answer_only(R"(<answer>([\s\S]*?)</answer>)");
+  const std::vector<std::string> pieces{"<think>", "</think>", "<answer>", "</answer>", " ", "\n", "a", "B", "<", "think>"};
+  std::mt19937 rng(5);
+  int well_formed = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string text;
+    const int len = static_cast<int>(rng() % 12);
+    for (int i = 0; i < len; ++i) text += pieces[rng() % pieces.size()];
+    if (n % 3 == 0) text = "<think>" + text + "</answer>";  // make the full form likely
+    std::smatch m;
+    reasoning::ParsedResponse want;
+    if (std::regex_match(text, m, full)) {
+      want.well_formed = true, want.think = m[1], want.answer = m[2];
+    } else if (std::regex_search(text, m, answer_only)) {
+      want.answer = m[1];
+    }
+    const auto got = reasoning::parse_response(text);
+    ASSERT_EQ(got.well_formed, want.well_formed) << text;
+    well_formed += got.well_formed;
+    if (got.well_formed) ASSERT_EQ(got.think, want.think) << text;
+    std::string answer = want.answer;
+    answer.erase(0, answer.find_first_not_of(" \t\r\n") == std::string::npos ? answer.size() : answer.find_first_not_of(" \t\r\n"));
+    answer.erase(answer.find_last_not_of(" \t\r\n") + 1);
+    std::transform(answer.begin(), answer.end(), answer.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    ASSERT_EQ(got.answer, answer) << text;
+  }
+  EXPECT_GT(well_formed, 100);  // the generator reaches the well-formed branch
+  const std::string huge = "<think>" + std::string(4 << 20, 'x') + "</think><answer>live</answer>";
+  const auto p = reasoning::parse_response(huge);
+  EXPECT_TRUE(p.well_formed);
+  EXPECT_EQ(p.answer, "live");
+  EXPECT_EQ(reasoning::parse_response(std::string(1 << 20, '<') + "<answer>x").answer, "");
+}
 
 TEST(ReasoningFormat, ParsesWellFormedAndRejectsMalformed) {
   auto p = reasoning::parse_response("<think>flat depth\nso print</think> <answer> Print </answer>");

@@ -39,6 +39,27 @@ std::string optimizer_shard_name(int shard, int shards) {
   return name;
 }
 
+std::vector<std::string> remove_partial_checkpoints(const std::string& run_dir) {
+  const std::string root = join_path(run_dir, "checkpoints");
+  std::vector<std::string> removed;
+  if (!fs::exists(root)) return removed;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string name = e.path().filename().string();
+    const bool partial_dir = name.rfind(".step-", 0) == 0 && name.find(".tmp-") != std::string::npos;
+    const bool partial_file = name.find(".tmp.") != std::string::npos;
+    if (partial_dir || partial_file) {
+      std::error_code ec;
+      fs::remove_all(e.path(), ec);
+      if (!ec) removed.push_back(e.path().string());
+    }
+  }
+  return removed;
+}
+
+namespace {
+void write_checkpoint_files(const std::string& tmp, const Checkpoint& c);
+}  // namespace
+
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int keep) {
   const std::string root = join_path(run_dir, "checkpoints");
   make_dirs(root);
@@ -46,6 +67,24 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int
   const std::string tmp = join_path(root, "." + name + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   make_dirs(tmp);
+  try {
+    write_checkpoint_files(tmp, c);
+  } catch (...) {  // a failed write (disk full) leaves nothing behind
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  const std::string final_dir = join_path(root, name);
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  atomic_write_file(join_path(root, "latest"), name + "\n");  // also fsyncs the directory
+  const auto dirs = checkpoint_dirs(root);
+  for (size_t i = static_cast<size_t>(std::max(1, keep)); i < dirs.size(); ++i) fs::remove_all(join_path(root, dirs[i]));
+  return final_dir;
+}
+
+namespace {
+void write_checkpoint_files(const std::string& tmp, const Checkpoint& c) {
   save_safetensors(join_path(tmp, "model.safetensors"), c.model, {{"format", "pt"}});
   std::vector<std::string> files(std::begin(kFiles), std::end(kFiles));
   if (c.optimizer_shards > 0) {
@@ -66,15 +105,8 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, int
   json manifest = {{"format", "fasrl-checkpoint"}, {"version", 1}, {"files", json::object()}};
   for (const auto& f : files) manifest["files"][f] = sha256_file(join_path(tmp, f));
   atomic_write_file(join_path(tmp, "manifest.json"), manifest.dump(2) + "\n");
-
-  const std::string final_dir = join_path(root, name);
-  fs::remove_all(final_dir);
-  fs::rename(tmp, final_dir);
-  atomic_write_file(join_path(root, "latest"), name + "\n");  // also fsyncs the directory
-  const auto dirs = checkpoint_dirs(root);
-  for (size_t i = static_cast<size_t>(std::max(1, keep)); i < dirs.size(); ++i) fs::remove_all(join_path(root, dirs[i]));
-  return final_dir;
 }
+}  // namespace
 
 Checkpoint load_checkpoint(const std::string& dir) {
   const std::string manifest_path = join_path(dir, "manifest.json");

@@ -51,6 +51,11 @@ Checkpoint load_checkpoint(const std::string& checkpoint_dir);  // throws naming
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped,
                                                  std::string* loaded_dir = nullptr);
 
+// Removes what interrupted writes leave in RUN/checkpoints (".step-N.tmp-PID"
+// directories, "*.tmp.PID" files): called by rank 0 at start-up, before
+// anything else writes there. Returns the paths removed.
+std::vector<std::string> remove_partial_checkpoints(const std::string& run_dir);
+
 std::string checkpoint_name(int64_t step);  // "step-000100"
 std::string optimizer_shard_name(int shard, int shards);  // "optimizer-00000-of-00002.safetensors"
 

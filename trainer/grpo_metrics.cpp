@@ -36,13 +36,15 @@ void GrpoMetrics::add_to(nlohmann::json& row) {
 
 GrpoMetrics measure_grpo_step(const proto::RolloutBatch& batch, const GrpoLossTerms& loss, const torch::Tensor& entropy,
                               const torch::Tensor& mask, int64_t step) {
-  std::vector<double> reward, format, accuracy, kg;
+  std::vector<double> reward, format, accuracy, kg, overlong;
   for (const auto& group : batch.groups())
     for (const auto& c : group.completions()) {
       reward.push_back(c.reward());
       format.push_back(c.reward_terms().at("format"));
       accuracy.push_back(c.reward_terms().at("accuracy"));
       kg.push_back(c.reward_terms().at("kg"));
+      const auto it = c.reward_terms().find("overlong");
+      overlong.push_back(it == c.reward_terms().end() ? 0.0 : it->second);
     }
   GrpoMetrics m;
   m.reward = mean_of(reward), m.reward_std = std_of(reward, m.reward);
@@ -57,6 +59,11 @@ GrpoMetrics measure_grpo_step(const proto::RolloutBatch& batch, const GrpoLossTe
   m.staleness = static_cast<double>(step - 1 - batch.policy_version());
   m.loss = loss.loss.item<double>();
   m.ratio = loss.ratio_mean;
+  m.dual_clip_fraction = loss.dual_clip_fraction;
+  m.tis_weight = loss.tis_weight_mean;
+  m.reward_overlong = mean_of(overlong);
+  m.dropped_groups = batch.dropped_groups();
+  m.refill_batches = batch.refill_batches();
   return m;
 }
 

@@ -105,6 +105,7 @@ torch::Tensor token_logprobs(models::MllmImpl& m, const PolicyInputs& in, double
 
 GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm world) {
   const proto::GrpoConfig& g = job.grpo;
+  const GrpoLossOptions loss_options = grpo_loss_options(g);  // checked before any work
   if (roles.num_rollout < 1)
     raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " leaves no rollout rank: run GRPO on more than ",
           roles.num_learners, " ranks");
@@ -171,7 +172,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
                                                           g.max_staleness(), g.group_size(), model->language_model()->config().vocab_size());
     const PolicyInputs in = policy_inputs(batch, pad_id);
     // Micro-batches of rows; each loss is weighted by its share of the batch's
-    // tokens (token_mean) or completions (sequence_mean), so they add up to the batch loss.
+    // tokens (token_mean) or completions (seq_mean_*), so they add up to the batch loss.
     const int64_t rows = in.ids.size(0);
     const int k = static_cast<int>(std::min<int64_t>(session.micro_batches(), rows));
     const double total_tokens = std::max<double>(1.0, static_cast<double>(in.completion_tokens));
@@ -191,18 +192,19 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
         torch::NoGradGuard ng;
         ref = token_logprobs(*reference, part, g.temperature(), banned, nullptr);
       }
-      const GrpoLossTerms terms = grpo_loss(logp, part.behaviour, ref, part.advantages, part.mask, g.clip_low(),
-                                            g.clip_high(), g.beta(), g.kl(), g.aggregation());
+      const GrpoLossTerms terms = grpo_loss(logp, part.behaviour, ref, part.advantages, part.mask, loss_options);
       const double share = k == 1 ? 1.0
-                           : g.aggregation() == "token_mean"
-                               ? static_cast<double>(part.completion_tokens) / total_tokens
-                               : static_cast<double>(part.ids.size(0)) / static_cast<double>(rows);
+                           : aggregates_per_sequence(loss_options.aggregation)
+                               ? static_cast<double>(part.ids.size(0)) / static_cast<double>(rows)
+                               : static_cast<double>(part.completion_tokens) / total_tokens;
       session.backward(k == 1 ? terms.loss : terms.loss * share, i);
       const double token_share = static_cast<double>(part.completion_tokens) / total_tokens;
       loss_value += terms.loss.item<double>() * share;
       loss.clip_fraction += terms.clip_fraction * token_share;
       loss.ratio_mean += terms.ratio_mean * token_share;
       loss.kl += terms.kl * token_share;
+      loss.dual_clip_fraction += terms.dual_clip_fraction * token_share;
+      loss.tis_weight_mean += terms.tis_weight_mean * token_share;
       entropies.push_back(entropy);
     }
     loss.loss = torch::tensor(loss_value);

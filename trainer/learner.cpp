@@ -57,6 +57,8 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
   // Resume: rank 0 picks the newest checkpoint that verifies; every rank loads that one.
   std::string chosen;
   std::optional<Checkpoint> latest;
+  if (rank_ == 0)  // interrupted writes (SIGKILL, disk full) leave temporaries that would fill the disk
+    for (const auto& p : remove_partial_checkpoints(spec.run.dir())) LOG(WARNING) << "removed a partial checkpoint write: " << p;
   if (spec.train.resume() && rank_ == 0) {
     std::vector<std::string> skipped;
     latest = load_latest_checkpoint(spec.run.dir(), &skipped, &chosen);

@@ -7,7 +7,9 @@
   protocol  impossible role splits fail with a clear error; a killed and restarted
             on-policy run ends bit-identical to an uninterrupted one; ZeRO
             stage 2 with gradient accumulation gives the same losses; with
-            max_staleness 1 rollout runs one version ahead and never more
+            max_staleness 1 rollout runs one version ahead and never more; the
+            DAPO/veRL options (dynamic sampling, overlong penalty, dual clip,
+            truncated IS, continuous batching) run end to end
 """
 import json
 import os
@@ -64,7 +66,9 @@ def protocol(tmp):
     job(2, SFT_CONFIG, sft_dir, data, "train.steps=80", "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8")
     fast = ["train.grpo.max_new_tokens=48", "train.grpo.group_size=4", "train.grpo.prompts_per_batch=2",
             "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8", "train.log_every=1",
-            f"mllm.init_from={sft_dir}/checkpoints/step-000080"]
+            # After 80 SFT steps temperature-1 samples are mostly unformatted
+            # (reward 0 in every group: no gradient); at 0.7 a quarter are well formed.
+            "train.grpo.temperature=0.7", f"mllm.init_from={sft_dir}/checkpoints/step-000080"]
     out = job(2, CONFIG, os.path.join(tmp, "nosplit"), data, *fast, expect_rc=1)
     assert "train.grpo.learners = 2 of 2 ranks leaves no rollout worker" in out, out
     out = job(2, CONFIG, os.path.join(tmp, "toomany"), data, *fast, "train.grpo.learners=3", expect_rc=1)
@@ -97,12 +101,39 @@ def protocol(tmp):
     stale = os.path.join(tmp, "stale")
     # (with the KL term to the frozen reference: k3, sequence-mean)
     job(3, CONFIG, stale, data, *fast, "train.steps=8", "train.grpo.max_staleness=1", "train.grpo.beta=0.05",
-        "train.grpo.aggregation=sequence_mean")
+        "train.grpo.aggregation=seq_mean_token_mean")
     s = [r["staleness"] for r in rows(stale) if "staleness" in r]
     kl = [r["kl"] for r in rows(stale) if "kl" in r]
     print("staleness per step with max_staleness 1:", s, "KL to the reference:", [round(k, 6) for k in kl])
     assert max(s) <= 1 and len(s) == 8, s
     assert kl[0] == 0.0 and kl[-1] > 0, kl  # the policy starts at the reference and moves away
+    # The DAPO/veRL options through the whole pipeline: dynamic sampling,
+    # soft overlong penalty, dual clip, truncated IS, and a rollout engine
+    # with one group's worth of slots (continuous batching), one version stale.
+    dapo = os.path.join(tmp, "dapo")
+    job(3, CONFIG, dapo, data, *fast, "train.steps=6", "train.grpo.max_staleness=1", "train.grpo.dynamic_sampling=true",
+        "train.grpo.max_refill_batches=2", "train.grpo.overlong_buffer_length=16", "train.grpo.clip_ratio_c=3",
+        "train.grpo.tis_cap=2", "train.grpo.rollout_slots=4")
+    train = [r for r in rows(dapo) if "reward" in r]
+    print("dynamic sampling (dropped groups, refill batches) per step:",
+          [(r["dropped_groups"], r["refill_batches"]) for r in train],
+          "overlong:", [round(r["reward_overlong"], 3) for r in train], "TIS weight:", [round(r["tis_weight"], 4) for r in train])
+    assert len(train) == 6, train
+    for r in train:
+        assert 0 <= r["refill_batches"] <= 2 and (r["dropped_groups"] > 0 or r["refill_batches"] == 0), r
+        assert -1 <= r["reward_overlong"] <= 0, r
+        assert r["reward_overlong"] < 0 or r["response_length"] <= 48 - 16, r
+        assert abs(r["ratio"] - 1) < 1e-6, r  # TIS: the learner's own log-probs are the behaviour policy
+        assert 0 < r["tis_weight"] <= 2, r
+    # Greedy sampling makes every group's G samples identical (equal rewards):
+    # dynamic sampling drops all 2 groups, generates 2 refill batches of 2 groups,
+    # drops those too, and completes the batch with dropped groups.
+    greedy = os.path.join(tmp, "greedy")
+    job(3, CONFIG, greedy, data, *fast, "train.steps=2", "train.grpo.temperature=0", "train.grpo.dynamic_sampling=true",
+        "train.grpo.max_refill_batches=2")
+    counts = [(r["dropped_groups"], r["refill_batches"]) for r in rows(greedy) if "reward" in r]
+    print("greedy + dynamic sampling (dropped groups, refill batches):", counts)
+    assert counts == [(6, 2), (6, 2)], counts
 
 
 if __name__ == "__main__":

@@ -20,15 +20,24 @@ int main(int argc, char** argv) {
   torch::Tensor mask = torch::ones({n, t}, torch::kFloat64);
   for (int64_t i = 0; i < n; ++i) mask[i].slice(0, 3 + i) = 0;  // completions of different lengths
   TensorMap out{{"in/behaviour", behaviour}, {"in/logp", logp0}, {"in/reference", reference}, {"in/adv", adv}, {"in/mask", mask}};
-  struct Case { const char* name; double low, high, beta; const char* kl; const char* agg; };
-  for (const Case& c : {Case{"sym_k3_token", 0.2, 0.2, 0.04, "k3", "token_mean"}, Case{"asym_k1_seq", 0.2, 0.28, 0.1, "k1", "sequence_mean"},
-                        Case{"nokl_token", 0.1, 0.3, 0.0, "k3", "token_mean"}}) {
+  struct Case { const char* name; double low, high, beta; const char* kl; const char* agg; double dual_c, tis_cap; };
+  for (const Case& c : {Case{"sym_k3_token", 0.2, 0.2, 0.04, "k3", "token_mean", 0, 0},
+                        Case{"asym_k1_seq", 0.2, 0.28, 0.1, "k1", "seq_mean_token_mean", 0, 0},
+                        Case{"nokl_token", 0.1, 0.3, 0.0, "k3", "token_mean", 0, 0},
+                        Case{"dual_token", 0.2, 0.2, 0.0, "k3", "token_mean", 1.3, 0},
+                        Case{"tis_seqsum", 0.2, 0.28, 0.05, "k3", "seq_mean_token_sum", 0, 1.2},
+                        Case{"dual_tis_seqmean", 0.1, 0.1, 0.0, "k3", "seq_mean_token_mean", 1.2, 1.5}}) {
     torch::Tensor logp = logp0.clone().requires_grad_(true);
-    const auto terms = trainer::grpo_loss(logp, behaviour, reference, adv, mask, c.low, c.high, c.beta, c.kl, c.agg);
+    trainer::GrpoLossOptions o;
+    o.clip_low = c.low, o.clip_high = c.high, o.beta = c.beta, o.kl = c.kl, o.aggregation = c.agg;
+    o.clip_ratio_c = c.dual_c, o.tis_cap = c.tis_cap;
+    const auto terms = trainer::grpo_loss(logp, behaviour, reference, adv, mask, o);
     terms.loss.backward();
     out[std::string("out/") + c.name + "/loss"] = terms.loss.detach();
     out[std::string("out/") + c.name + "/grad"] = logp.grad();
     out[std::string("out/") + c.name + "/clip_fraction"] = torch::tensor(terms.clip_fraction, torch::kFloat64);
+    out[std::string("out/") + c.name + "/dual_clip_fraction"] = torch::tensor(terms.dual_clip_fraction, torch::kFloat64);
+    out[std::string("out/") + c.name + "/tis_weight"] = torch::tensor(terms.tis_weight_mean, torch::kFloat64);
   }
   // Advantages: 3 groups of 4, including a group with equal rewards.
   const std::vector<double> rewards{1.5, 0.5, 1.0, 0.0, 2.0, 2.0, 2.0, 2.0, 0.25, 1.75, 0.5, 1.0};
