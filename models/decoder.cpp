@@ -124,7 +124,7 @@ torch::Tensor DecoderImpl::decode_step(const torch::Tensor& x, const torch::Tens
     h = model->layers[i]->as<DecoderLayerImpl>()->forward(
         h, rotary, plan, [&](const torch::Tensor& k, const torch::Tensor& v) { return cache.append(i, k, v); });
   cache.end_step();
-  return logits(h).select(1, 0);
+  return logits(h.select(1, 0));  // [n, D] -> [n, V]: a 2-D GEMM (the 3-D matmul path is ~20% slower for the head)
 }
 
 proto::DecoderConfig load_decoder_config(const std::string& dir) {
