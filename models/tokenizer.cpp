@@ -8,6 +8,7 @@
 #include <climits>
 #include <map>
 #include <mutex>
+#include <queue>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -64,26 +65,52 @@ struct BpeTokenizer::Impl {
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
 
+  // Applies merges lowest rank first (leftmost among equal ranks) until none
+  // applies. A heap of adjacent pairs over a linked list: O(n log n) in the
+  // word length (rescanning every pair after each merge was quadratic: a
+  // 10k-character word took seconds).
+  std::vector<std::string> merge(std::vector<std::string> parts) const {
+    const int n = static_cast<int>(parts.size());
+    std::vector<int> prev(static_cast<size_t>(n)), next(static_cast<size_t>(n)), version(static_cast<size_t>(n), 0);
+    for (int i = 0; i < n; ++i) prev[static_cast<size_t>(i)] = i - 1, next[static_cast<size_t>(i)] = i + 1 < n ? i + 1 : -1;
+    struct Pair {
+      int rank, left, right, left_version, right_version;
+      bool operator>(const Pair& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+    };
+    std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> heap;
+    auto push = [&](int l, int r) {
+      if (l < 0 || r < 0) return;
+      auto it = merge_rank.find({parts[static_cast<size_t>(l)], parts[static_cast<size_t>(r)]});
+      if (it != merge_rank.end()) heap.push({it->second, l, r, version[static_cast<size_t>(l)], version[static_cast<size_t>(r)]});
+    };
+    for (int i = 0; i + 1 < n; ++i) push(i, i + 1);
+    while (!heap.empty()) {
+      const Pair p = heap.top();
+      heap.pop();
+      const size_t l = static_cast<size_t>(p.left), r = static_cast<size_t>(p.right);
+      // Stale: a side was merged away or changed since the pair was pushed.
+      if (version[l] != p.left_version || version[r] != p.right_version || next[l] != p.right) continue;
+      parts[l] += parts[r];
+      ++version[l];
+      version[r] = -1;  // gone
+      next[l] = next[r];
+      if (next[r] >= 0) prev[static_cast<size_t>(next[r])] = p.left;
+      push(prev[l], p.left);
+      push(p.left, next[l]);
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i >= 0 && i < n; i = next[static_cast<size_t>(i)]) out.push_back(std::move(parts[static_cast<size_t>(i)]));
+    return out;
+  }
+
   std::vector<int64_t> bpe(const std::string& piece) const {  // piece: byte-mapped UTF-8
     {
       std::lock_guard<std::mutex> lock(cache_mutex);
       auto it = cache.find(piece);
       if (it != cache.end()) return it->second;
     }
-    std::vector<std::string> parts = utf8_code_points(piece);
-    while (parts.size() > 1) {
-      int best = INT_MAX;
-      size_t at = 0;
-      for (size_t i = 0; i + 1 < parts.size(); ++i) {
-        auto it = merge_rank.find({parts[i], parts[i + 1]});
-        if (it != merge_rank.end() && it->second < best) best = it->second, at = i;
-      }
-      if (best == INT_MAX) break;
-      parts[at] += parts[at + 1];
-      parts.erase(parts.begin() + static_cast<long>(at) + 1);
-    }
     std::vector<int64_t> ids;
-    for (const auto& p : parts) {
+    for (const auto& p : merge(utf8_code_points(piece))) {
       auto it = vocab.find(p);
       if (it == vocab.end()) raise(ErrorKind::kInvalidArgument, "tokenizer: no vocabulary entry for '", p, "'");
       ids.push_back(it->second);
