@@ -53,6 +53,10 @@ std::vector<std::string> utf8_code_points(const std::string& s) {
   return out;
 }
 
+// ICU match-engine steps allowed per regex match (ICU: "on the order of
+// milliseconds" each); the byte-level pre-tokenizers of real models need a few.
+constexpr int32_t kRegexStepLimit = 2000;
+
 struct BpeTokenizer::Impl {
   std::unordered_map<std::string, int64_t> vocab;
   std::vector<std::string> id_to_token;
@@ -60,6 +64,7 @@ struct BpeTokenizer::Impl {
   std::vector<std::pair<std::string, int64_t>> added;  // content -> id, longest first
   std::unique_ptr<icu::RegexPattern> pattern;
   bool nfc = false;
+  std::string source;  // the tokenizer.json it came from, for errors
   const std::vector<std::string>& byte_map = gpt2_byte_alphabet();
   std::unordered_map<std::string, unsigned char> unicode_to_byte;
   mutable std::mutex cache_mutex;
@@ -131,6 +136,9 @@ struct BpeTokenizer::Impl {
     std::vector<icu::UnicodeString> pieces;
     if (pattern) {
       std::unique_ptr<icu::RegexMatcher> m(pattern->matcher(u, status));
+      // The pattern comes from the tokenizer file: bound each match so a
+      // catastrophically backtracking one is an error, not an endless encode.
+      m->setTimeLimit(kRegexStepLimit, status);
       int32_t last = 0;
       while (m->find(status)) {
         const int32_t s = m->start(status), e = m->end(status);
@@ -142,6 +150,9 @@ struct BpeTokenizer::Impl {
     } else {
       pieces.push_back(u);
     }
+    if (status == U_REGEX_TIME_OUT)
+      raise(ErrorKind::kInvalidArgument, source, ": the pre_tokenizer regex exceeded its time limit on a ", text.size(),
+            "-byte text (catastrophic backtracking?)");
     if (U_FAILURE(status)) raise(ErrorKind::kInternal, "tokenizer: ICU failure ", u_errorName(status));
     for (const auto& p : pieces) {
       std::string bytes, mapped;
@@ -169,6 +180,7 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
   }
   BpeTokenizer t;
   Impl& d = *t.impl_;
+  d.source = source;
   for (size_t b = 0; b < 256; ++b) d.unicode_to_byte[d.byte_map[b]] = static_cast<unsigned char>(b);
   try {
     const json& model = j.at("model");

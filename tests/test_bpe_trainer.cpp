@@ -96,3 +96,17 @@ TEST(Tokenizer, HeapMergeEqualsTheRescanLoopAndLongWordsAreFast) {
   EXPECT_EQ(tok.decode(ids), huge);
   EXPECT_LT(seconds, 1.0) << "a 20,000-letter word took " << seconds << " s";
 }
+
+// A tokenizer.json whose pre-tokenizer regex backtracks catastrophically: the
+// encode ends with an error naming the file instead of running for hours.
+TEST(Tokenizer, CatastrophicPreTokenizerRegexIsBounded) {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[gpt2_byte_alphabet()[static_cast<size_t>(b)]] = b;
+  const nlohmann::json j = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}},
+                            {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "(a|aa)+$"}}}, {"behavior", "Isolated"}}}};
+  const BpeTokenizer tok = BpeTokenizer::from_json(j.dump(), "evil.json");
+  EXPECT_EQ(tok.encode("aaaa").size(), 4u);  // harmless on short input
+  const auto start = std::chrono::steady_clock::now();
+  fasrl::testing::expect_error([&] { tok.encode(std::string(80, 'a') + "b"); }, {"evil.json", "time limit"});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 60.0);
+}
