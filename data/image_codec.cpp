@@ -13,12 +13,22 @@
 namespace fasrl::data {
 namespace {
 
-Image decode_png(const std::string& path, const std::string& bytes, int channels) {
+void check_size(const std::string& path, uint64_t width, uint64_t height, int64_t max_pixels) {
+  if (width * height > static_cast<uint64_t>(max_pixels))
+    raise(ErrorKind::kInvalidArgument, path, ": the image claims ", width, "x", height, " pixels, more than the limit of ",
+          max_pixels, " (raise it with --max-pixels if the image is real)");
+}
+
+Image decode_png(const std::string& path, const std::string& bytes, int channels, int64_t max_pixels) {
   png_image img;
   std::memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()))
     raise(ErrorKind::kCorruption, path, ": cannot decode PNG (", img.message, ")");
+  if (static_cast<uint64_t>(img.width) * img.height > static_cast<uint64_t>(max_pixels)) {
+    png_image_free(&img);
+    check_size(path, img.width, img.height, max_pixels);
+  }
   img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   Image out{static_cast<int>(img.height), static_cast<int>(img.width), channels, {}};
   out.pixels.resize(PNG_IMAGE_SIZE(img));
@@ -42,11 +52,18 @@ void jpeg_fail(j_common_ptr info) {
   std::longjmp(err->jump, 1);
 }
 
-Image decode_jpeg(const std::string& path, const std::string& bytes, int channels) {
+// libjpeg only warns on corrupt or truncated data ("Premature end of JPEG
+// file") and decodes the rest as grey; a dataset must not silently hold that.
+void jpeg_warning_is_error(j_common_ptr info, int level) {
+  if (level < 0) jpeg_fail(info);
+}
+
+Image decode_jpeg(const std::string& path, const std::string& bytes, int channels, int64_t max_pixels) {
   jpeg_decompress_struct info;
   JpegError err;
   info.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_fail;
+  err.mgr.emit_message = jpeg_warning_is_error;
   Image out;
   // Everything touched after setjmp lives outside this frame or is POD.
   if (setjmp(err.jump)) {
@@ -56,6 +73,11 @@ Image decode_jpeg(const std::string& path, const std::string& bytes, int channel
   jpeg_create_decompress(&info);
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   jpeg_read_header(&info, TRUE);
+  if (static_cast<uint64_t>(info.image_width) * info.image_height > static_cast<uint64_t>(max_pixels)) {
+    const uint64_t w = info.image_width, h = info.image_height;
+    jpeg_destroy_decompress(&info);
+    check_size(path, w, h, max_pixels);
+  }
   info.out_color_space = channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
   jpeg_start_decompress(&info);
   out.height = static_cast<int>(info.output_height);
@@ -73,13 +95,13 @@ Image decode_jpeg(const std::string& path, const std::string& bytes, int channel
 
 }  // namespace
 
-Image decode_image_file(const std::string& path, int channels) {
+Image decode_image_file(const std::string& path, int channels, int64_t max_pixels) {
   FASRL_CHECK(channels == 1 || channels == 3);
   const std::string bytes = read_file(path);
   static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0) return decode_png(path, bytes, channels);
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0) return decode_png(path, bytes, channels, max_pixels);
   if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF && static_cast<unsigned char>(bytes[1]) == 0xD8)
-    return decode_jpeg(path, bytes, channels);
+    return decode_jpeg(path, bytes, channels, max_pixels);
   raise(ErrorKind::kInvalidArgument, path, ": not a PNG or JPEG file");
 }
 

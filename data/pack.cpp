@@ -113,7 +113,7 @@ int64_t pack_dataset(const PackOptions& o) {
       const std::string file = std::filesystem::path(r.paths[k]).is_absolute() ? r.paths[k] : join_path(root, r.paths[k]);
       if (!path_exists(file))
         raise(ErrorKind::kNotFound, o.csv_path, ":", r.line, ": ", m.modalities[k].name, " image '", file, "' does not exist");
-      Image img = resize_bilinear(decode_image_file(file, m.modalities[k].channels), o.image_size, o.image_size);
+      Image img = resize_bilinear(decode_image_file(file, m.modalities[k].channels, o.max_pixels), o.image_size, o.image_size);
       s.images.push_back(std::move(img.pixels));
       s.modality_mask.push_back(1);
     }

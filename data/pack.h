@@ -20,6 +20,7 @@ struct PackOptions {
   int image_size = 224;
   int samples_per_shard = 256;
   int compression_level = 4;
+  int64_t max_pixels = int64_t{1} << 26;  // per source image (data/image_codec.h)
   std::string name = "packed";
 };
 

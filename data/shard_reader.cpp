@@ -132,6 +132,18 @@ ShardIndex ShardReader::read_index() const {
       row_error("/labels", static_cast<int64_t>(i), "label outside the manifest's vocabulary");
     if (idx.coarse[i] != manifest_->fine_to_coarse[fine] || idx.binary[i] != (idx.coarse[i] != 0 ? 1 : 0))
       row_error("/labels", static_cast<int64_t>(i), "binary/coarse/fine labels disagree");
+    // A domain outside the manifest's list would silently drop out of every
+    // leave-one-domain-out split.
+    if (!manifest_->domains.empty() && (idx.domain[i] < 0 || idx.domain[i] >= static_cast<int>(manifest_->domains.size())))
+      row_error(kMetaDomain, static_cast<int64_t>(i),
+                "domain id " + std::to_string(idx.domain[i]) + " outside the manifest's " +
+                    std::to_string(manifest_->domains.size()) + " domains");
+    // A modality marked present needs its images: otherwise it would train on zeros.
+    for (size_t k = 0; k < images_.size(); ++k)
+      if (!images_[k].set.valid() && idx.modality_mask[i * images_.size() + k])
+        row_error(kModalityMask, static_cast<int64_t>(i),
+                  "modality '" + manifest_->modalities[k].name + "' is marked present but the shard has no " +
+                      image_path(manifest_->modalities[k].name));
   }
   return idx;
 }

@@ -50,6 +50,7 @@ int cmd_pack(const Args& args) {
   o.image_root = args.get("images");
   o.image_size = args.get_int("image-size", o.image_size);
   o.samples_per_shard = args.get_int("samples-per-shard", o.samples_per_shard);
+  o.max_pixels = args.get_int("max-pixels", static_cast<int>(o.max_pixels));
   o.name = args.get("name", o.name);
   const int64_t n = data::pack_dataset(o);
   std::cout << "packed " << n << " samples into " << o.out_dir << "\n";

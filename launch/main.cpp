@@ -36,7 +36,7 @@ commands:
                                               score one sample with an exported MoAE-CR model, or print the
                                               exported MLLM's rationale and answer
   data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
-  data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S]
+  data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S] [--max-pixels N]
                                               build shards from PNG/JPEG files listed in a CSV
   data qa      --dataset D --out D2 [--config F] [qa.k=v ...]
                                               add FAKG question-answer items with N reasoning paths per

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -71,7 +72,27 @@ def main(fasrl):
                            capture_output=True, text=True)
         assert r.returncode == 1, r
         assert "list.csv:14: label 'hologram'" in r.stderr, r.stderr
-    print("pack: 12 samples (PNG exact, JPEG within 1 level of PIL), missing IR masked, bad row named")
+
+        # Hostile images: a truncated JPEG (libjpeg only warns and fills grey)
+        # and a 2 KB JPEG whose header claims 30000 x 30000 are refused, named.
+        good = open(os.path.join(img_dir, "1_rgb.jpg"), "rb").read()
+        open(os.path.join(img_dir, "trunc.jpg"), "wb").write(good[:len(good) * 2 // 3])
+        sof = good.index(b"\xff\xc0")
+        huge = good[:sof + 5] + (30000).to_bytes(2, "big") * 2 + good[sof + 9:]
+        open(os.path.join(img_dir, "huge.jpg"), "wb").write(huge)
+        for name, needle in [("trunc.jpg", "trunc.jpg: cannot decode JPEG"), ("huge.jpg", "huge.jpg: the image claims 30000x30000")]:
+            bad_csv = os.path.join(img_dir, f"list_{name}.csv")
+            with open(bad_csv, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["sample_id", "label", "subject", "domain", "rgb", "ir"])
+                w.writerows(rows + [["s98", "live", 9, "siteA", name, ""]])
+            start = time.time()
+            r = subprocess.run([fasrl, "data", "pack", "--csv", bad_csv, "--out", os.path.join(tmp, "bad_" + name)],
+                               capture_output=True, text=True)
+            assert r.returncode == 1 and needle in r.stderr, (name, r.returncode, r.stderr)
+            assert time.time() - start < 30, name
+    print("pack: 12 samples (PNG exact, JPEG within 1 level of PIL), missing IR masked, bad row named, "
+          "truncated and oversized JPEGs refused")
 
 
 if __name__ == "__main__":
