@@ -144,6 +144,10 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
   if (m.fine_to_coarse.size() != m.fine_labels.size())
     raise(ErrorKind::kCorruption, source, ": labels.fine_to_coarse has ", m.fine_to_coarse.size(),
           " entries for ", m.fine_labels.size(), " fine labels");
+  for (int c : m.fine_to_coarse)
+    if (c < 0 || c >= static_cast<int>(m.coarse_labels.size()))
+      raise(ErrorKind::kCorruption, source, ": labels.fine_to_coarse holds ", c, ", outside the ", m.coarse_labels.size(),
+            " coarse labels");
   m.domains = get<std::vector<std::string>>(j, "domains", "domains", source);
   m.text_fields = get<std::vector<std::string>>(j, "text_fields", "text_fields", source);
   for (const auto& sj : get<json>(j, "shards", "shards", source)) {
@@ -152,6 +156,8 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
     s.num_samples = get<int64_t>(sj, "num_samples", "shards[].num_samples", source);
     s.bytes = get<int64_t>(sj, "bytes", "shards[].bytes", source);
     s.sha256 = get<std::string>(sj, "sha256", "shards[].sha256", source);
+    if (s.num_samples < 0 || s.bytes < 0)
+      raise(ErrorKind::kCorruption, source, ": shard '", s.file, "' has a negative num_samples or bytes");
     if (s.file.find('/') != std::string::npos || s.file.find("..") != std::string::npos)
       raise(ErrorKind::kCorruption, source, ": shard file '", s.file, "' must be a plain file name in the dataset directory");
     m.shards.push_back(s);
@@ -161,9 +167,22 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
   for (const auto& [pname, pj] : protocols.items()) {
     if (!pj.is_object()) raise(ErrorKind::kCorruption, source, ": key 'protocols.", pname, "' must be an object");
     Protocol p;
-    p.description = pj.value("description", "");
-    for (const auto& [split, rj] : pj.items())
-      if (split != "description") p.splits[split] = rule_from_json(rj, "protocols." + pname + "." + split, source);
+    if (pj.contains("description"))
+      p.description = get<std::string>(pj, "description", "protocols." + pname + ".description", source);
+    for (const auto& [split, rj] : pj.items()) {
+      if (split == "description") continue;
+      const std::string key = "protocols." + pname + "." + split;
+      const SplitRule rule = rule_from_json(rj, key, source);
+      for (int f : rule.fine)
+        if (f < 0 || f >= static_cast<int>(m.fine_labels.size()))
+          raise(ErrorKind::kCorruption, source, ": key '", key, ".fine' holds ", f, ", outside the ", m.fine_labels.size(),
+                " fine labels");
+      for (int d : rule.domains)
+        if (d < 0 || d >= static_cast<int>(m.domains.size()))
+          raise(ErrorKind::kCorruption, source, ": key '", key, ".domains' holds ", d, ", outside the ", m.domains.size(),
+                " domains");
+      p.splits[split] = rule;
+    }
     m.protocols[pname] = p;
   }
   return m;

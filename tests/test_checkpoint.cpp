@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/io.h"
 #include "trainer/checkpoint.h"
 #include "trainer/optim.h"
@@ -202,4 +204,42 @@ TEST(Checkpoint, PartialWritesAreRemovedOnFailureAndAtStartUp) {
   EXPECT_FALSE(fasrl::path_exists(dir.sub("checkpoints/latest.tmp.4242")));
   EXPECT_TRUE(load_latest_checkpoint(dir.path(), nullptr).has_value());
   EXPECT_TRUE(remove_partial_checkpoints(dir.sub("absent")).empty());
+}
+
+// A checkpoint whose hashes verify but which this job cannot use (here: an RNG
+// state of the wrong size; a negative step in trainer_state.json) is skipped
+// for the next older one, named, instead of ending the job.
+TEST(Checkpoint, VerifiedButUnusableCheckpointsFallBack) {
+  TempDir dir;
+  save_checkpoint(dir.path(), make(10), 3);
+  Checkpoint wrong_rng = make(20);
+  wrong_rng.rng_state = torch::arange(8, torch::kUInt8);
+  save_checkpoint(dir.path(), wrong_rng, 3);
+  const CheckpointCheck usable = [](const Checkpoint& c, const std::string& where) {
+    if (c.rng_state.numel() != 16) fasrl::raise(fasrl::ErrorKind::kCorruption, where, "/rng.safetensors: wrong RNG state size");
+  };
+  std::vector<std::string> skipped;
+  std::string loaded;
+  auto c = load_latest_checkpoint(dir.path(), &skipped, &loaded, usable);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state.step, 10);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find("step-000020/rng.safetensors: wrong RNG state size"), std::string::npos) << skipped[0];
+
+  save_checkpoint(dir.path(), make(30), 3);
+  const std::string state_path = dir.sub("checkpoints/step-000030/trainer_state.json");
+  std::string state = fasrl::read_file(state_path);
+  state.replace(state.find("\"step\": 30"), 10, "\"step\": -3");
+  fasrl::atomic_write_file(state_path, state);
+  // Re-hash so that only the value, not the bytes, is wrong.
+  const std::string manifest_path = dir.sub("checkpoints/step-000030/manifest.json");
+  nlohmann::json m = nlohmann::json::parse(fasrl::read_file(manifest_path));
+  m["files"]["trainer_state.json"] = fasrl::sha256_file(state_path);
+  fasrl::atomic_write_file(manifest_path, m.dump(2));
+  skipped.clear();
+  c = load_latest_checkpoint(dir.path(), &skipped, &loaded, usable);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state.step, 10);
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find("must not be negative"), std::string::npos) << skipped[0];
 }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "core/io.h"
 #include "data/manifest.h"
@@ -73,4 +76,25 @@ TEST(Manifest, StandardProtocolsAreDisjointAndHoldOutTheRightAttacks) {
   EXPECT_FALSE(lodo.splits.at("test").matches(3, 2, 0));
   EXPECT_FALSE(lodo.splits.at("train").matches(3, 2, 1));
   EXPECT_TRUE(lodo.splits.at("train").matches(3, 2, 2));
+}
+
+// Values of the right type but impossible meaning are errors naming the key,
+// not bare JSON exceptions or silent drops.
+TEST(Manifest, ValuesAreCheckedOneByOne) {
+  auto edited = [](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = nlohmann::json::parse(sample_manifest().to_json());
+    edit(j);
+    return j.dump();
+  };
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["shards"][1]["num_samples"] = -5; }), "m.json"); },
+               {"m.json", "shard 'shard-00001.h5'", "negative"});
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["labels"]["fine_to_coarse"][2] = 7; }), "m.json"); },
+               {"m.json", "fine_to_coarse holds 7"});
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["protocols"]["P1"]["description"] = 3; }), "m.json"); },
+               {"m.json", "protocols.P1.description", "wrong type"});
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["protocols"]["P1"]["test"]["fine"] = {0, 99}; }), "m.json"); },
+               {"m.json", "protocols.P1.test.fine' holds 99"});
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["protocols"]["LODO-a"]["test"]["domains"] = {5}; }), "m.json"); },
+               {"m.json", "protocols.LODO-a.test.domains' holds 5", "3 domains"});
+  expect_error([&] { Manifest::from_json(edited([](auto& j) { j["name"] = 12; }), "m.json"); }, {"m.json", "'name'"});
 }

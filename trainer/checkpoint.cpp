@@ -157,11 +157,13 @@ Checkpoint load_checkpoint(const std::string& dir) {
   } catch (const json::exception& e) {
     raise(ErrorKind::kCorruption, dir, "/trainer_state.json: ", e.what());
   }
+  if (c.state.step < 0 || c.state.data_epoch < 0 || c.state.data_position < 0 || c.state.policy_version < 0)
+    raise(ErrorKind::kCorruption, dir, "/trainer_state.json: step, data_cursor and policy_version must not be negative");
   return c;
 }
 
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped,
-                                                 std::string* loaded_dir) {
+                                                 std::string* loaded_dir, const CheckpointCheck& usable) {
   const std::string root = join_path(run_dir, "checkpoints");
   std::vector<std::string> order = checkpoint_dirs(root);
   // `latest` first when it names a directory, then every other newest-first.
@@ -174,6 +176,7 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std
   for (const auto& name : order) {
     try {
       Checkpoint c = load_checkpoint(join_path(root, name));
+      if (usable) usable(c, join_path(root, name));
       if (loaded_dir) *loaded_dir = join_path(root, name);
       return c;
     } catch (const Error& e) {

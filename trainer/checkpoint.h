@@ -46,10 +46,15 @@ struct Checkpoint {
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep);
 Checkpoint load_checkpoint(const std::string& checkpoint_dir);  // throws naming the file at fault
 
-// The newest checkpoint that verifies; `skipped` receives one error line per
-// checkpoint passed over. nullopt when none exists or none verifies.
+// Throws a fasrl::Error when a checkpoint that verified cannot be used by
+// this job (tensor names or shapes, RNG state size, ...); dir names it.
+using CheckpointCheck = std::function<void(const Checkpoint& checkpoint, const std::string& dir)>;
+
+// The newest checkpoint that verifies and passes `usable`; `skipped` receives
+// one error line per checkpoint passed over. nullopt when none exists or none
+// qualifies.
 std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std::vector<std::string>* skipped,
-                                                 std::string* loaded_dir = nullptr);
+                                                 std::string* loaded_dir = nullptr, const CheckpointCheck& usable = nullptr);
 
 // Removes what interrupted writes leave in RUN/checkpoints (".step-N.tmp-PID"
 // directories, "*.tmp.PID" files): called by rank 0 at start-up, before

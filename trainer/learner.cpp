@@ -61,7 +61,22 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
     for (const auto& p : remove_partial_checkpoints(spec.run.dir())) LOG(WARNING) << "removed a partial checkpoint write: " << p;
   if (spec.train.resume() && rank_ == 0) {
     std::vector<std::string> skipped;
-    latest = load_latest_checkpoint(spec.run.dir(), &skipped, &chosen);
+    // Verified bytes are not enough: the weights must fit this model and the
+    // RNG state this generator, or the next older checkpoint is used.
+    const auto usable = [&](const Checkpoint& c, const std::string& dir) {
+      for (const auto& p : model.named_parameters()) {
+        const auto it = c.model.find(p.key());
+        if (it == c.model.end()) raise(ErrorKind::kCorruption, dir, "/model.safetensors: tensor '", p.key(), "' is missing");
+        if (it->second.sizes() != p.value().sizes())
+          raise(ErrorKind::kCorruption, dir, "/model.safetensors: tensor '", p.key(), "' has shape ", it->second.sizes(),
+                ", the model's is ", p.value().sizes());
+      }
+      const torch::Tensor want = cpu_rng_state();
+      if (!c.rng_state.defined() || c.rng_state.scalar_type() != want.scalar_type() || c.rng_state.numel() != want.numel())
+        raise(ErrorKind::kCorruption, dir, "/rng.safetensors: the RNG state has ",
+              c.rng_state.defined() ? c.rng_state.numel() : 0, " elements, this generator's has ", want.numel());
+    };
+    latest = load_latest_checkpoint(spec.run.dir(), &skipped, &chosen, usable);
     if (latest) LOG(INFO) << "resuming from " << chosen;
     for (const auto& s : skipped) LOG(ERROR) << s;
   }
