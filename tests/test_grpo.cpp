@@ -110,6 +110,14 @@ TEST(RolloutBatch, RoundTripAndMalformedMessagesAreRejected) {
   bad.mutable_groups(0)->mutable_images(0)->set_pixels("abc");
   bad.SerializeToString(&bytes);
   expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100); }, {"image 'depth' has 3 bytes for 1x2x2"});
+  // Images of another size than the model's, or a prompt whose image-pad
+  // tokens do not match its images (prompt ids 1, 2, 3; pad id 2).
+  valid_batch().SerializeToString(&bytes);
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100, {4, -1, 0}); },
+               {"RolloutBatch from rank 2, group 0 (s1)", "image 'depth' is 2x2, the model takes 4x4"});
+  expect_error([&] { trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100, {2, 2, 3}); },
+               {"group 0 (s1)", "1 image-pad tokens for 1 images of 3"});
+  EXPECT_NO_THROW(trainer::parse_rollout_batch(bytes, 2, 5, 1, 2, 100, {2, 2, 1}));
   bad = valid_batch();
   bad.mutable_groups(0)->mutable_completions(0)->set_advantage(std::nanf(""));
   bad.SerializeToString(&bytes);

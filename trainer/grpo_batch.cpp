@@ -1,5 +1,6 @@
 #include "trainer/grpo_batch.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "comm/role_protocol.h"
@@ -9,7 +10,7 @@
 namespace fasrl::trainer {
 
 proto::RolloutBatch parse_rollout_batch(const std::string& bytes, int from, int64_t step, int max_staleness,
-                                        int group_size, int64_t vocab) {
+                                        int group_size, int64_t vocab, const RolloutImageSpec& spec) {
   const std::string who = "RolloutBatch from rank " + std::to_string(from);
   const std::optional<proto::RolloutBatch> decoded = comm::decode_rollout(bytes, who);
   if (!decoded) raise(ErrorKind::kCorruption, who, ": the stream ended before step ", step);
@@ -32,6 +33,15 @@ proto::RolloutBatch parse_rollout_batch(const std::string& bytes, int from, int6
           img.pixels().size() != static_cast<size_t>(img.channels()) * img.height() * img.width())
         raise(ErrorKind::kCorruption, where, ": image '", img.modality(), "' has ", img.pixels().size(), " bytes for ",
               img.channels(), "x", img.height(), "x", img.width());
+      else if (spec.side > 0 && (img.height() != spec.side || img.width() != spec.side))
+        raise(ErrorKind::kCorruption, where, ": image '", img.modality(), "' is ", img.height(), "x", img.width(),
+              ", the model takes ", spec.side, "x", spec.side);
+    if (spec.image_pad_id >= 0 && spec.tokens_per_image > 0) {
+      const int64_t pads = std::count(g.prompt_ids().begin(), g.prompt_ids().end(), spec.image_pad_id);
+      if (pads != static_cast<int64_t>(g.images_size()) * spec.tokens_per_image)
+        raise(ErrorKind::kCorruption, where, ": the prompt holds ", pads, " image-pad tokens for ", g.images_size(),
+              " images of ", spec.tokens_per_image);
+    }
     for (int ci = 0; ci < g.completions_size(); ++ci) {
       const auto& c = g.completions(ci);
       if (c.tokens_size() == 0 || c.tokens_size() != c.logprobs_size())

@@ -158,6 +158,7 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   state.policy_version = state.step;
   publish(state.step);
   if (rank == 0 && can_eval && job.learner.train.eval_every() > 0 && state.step == 0) evaluate("before");
+  const RolloutImageSpec image_spec{job.model.vision().image_size(), model->image_pad_id(), model->tokens_per_image()};
   Stopwatch run_clock, log_clock;
   int64_t tokens_since_log = 0;
   while (state.step < job.learner.train.steps()) {
@@ -168,8 +169,9 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
       return result;
     }
     // Receive this step's rollouts, recompute log-probs, loss, step, publish.
-    const proto::RolloutBatch batch = parse_rollout_batch(rollouts.next_bytes(), rollouts.worker(), state.step,
-                                                          g.max_staleness(), g.group_size(), model->language_model()->config().vocab_size());
+    const proto::RolloutBatch batch =
+        parse_rollout_batch(rollouts.next_bytes(), rollouts.worker(), state.step, g.max_staleness(), g.group_size(),
+                            model->language_model()->config().vocab_size(), image_spec);
     const PolicyInputs in = policy_inputs(batch, pad_id);
     // Micro-batches of rows; each loss is weighted by its share of the batch's
     // tokens (token_mean) or completions (seq_mean_*), so they add up to the batch loss.
