@@ -64,6 +64,7 @@ struct BpeTokenizer::Impl {
   std::vector<std::pair<std::string, int64_t>> added;  // content -> id, longest first
   std::unique_ptr<icu::RegexPattern> pattern;
   bool nfc = false;
+  bool ignore_merges = false;  // a word that is itself in the vocabulary is one token (Llama-3 style)
   std::string source;  // the tokenizer.json it came from, for errors
   const std::vector<std::string>& byte_map = gpt2_byte_alphabet();
   std::unordered_map<std::string, unsigned char> unicode_to_byte;
@@ -115,6 +116,10 @@ struct BpeTokenizer::Impl {
       if (it != cache.end()) return it->second;
     }
     std::vector<int64_t> ids;
+    if (ignore_merges) {
+      const auto whole = vocab.find(piece);
+      if (whole != vocab.end()) return {whole->second};
+    }
     for (const auto& p : merge(utf8_code_points(piece))) {
       auto it = vocab.find(p);
       if (it == vocab.end()) raise(ErrorKind::kInvalidArgument, "tokenizer: no vocabulary entry for '", p, "'");
@@ -171,6 +176,64 @@ BpeTokenizer& BpeTokenizer::operator=(BpeTokenizer&&) noexcept = default;
 
 BpeTokenizer BpeTokenizer::load(const std::string& path) { return from_json(read_file(path), path); }
 
+namespace {
+
+// Every tokenizer.json option fasrl does not implement must hold its no-op
+// value: anything else would silently give other ids than the tokenizer's
+// own library. Errors name the file and the key.
+void check_supported_options(const json& j, const std::string& source) {
+  auto refuse = [&](const std::string& key, const json& value, const std::string& supported) {
+    raise(ErrorKind::kInvalidArgument, source, ": ", key, " = ", value.dump(), " is not supported by fasrl's tokenizer (",
+          supported, ")");
+  };
+  auto expect = [&](const json& obj, const std::string& where, const char* key, const json& allowed) {
+    if (!obj.contains(key) || obj[key].is_null() || obj[key] == allowed) return;
+    refuse(where + "." + key, obj[key], "only " + allowed.dump());
+  };
+  const json& model = j.at("model");
+  expect(model, "model", "dropout", nullptr);
+  expect(model, "model", "unk_token", nullptr);
+  expect(model, "model", "continuing_subword_prefix", "");
+  expect(model, "model", "end_of_word_suffix", "");
+  expect(model, "model", "fuse_unk", false);
+  expect(model, "model", "byte_fallback", false);
+  for (const char* key : {"truncation", "padding"})
+    if (j.contains(key) && !j[key].is_null()) refuse(key, j[key], "only null: fasrl pads and truncates itself");
+  auto check_pre = [&](const json& p, const std::string& where) {
+    const std::string type = p.value("type", "");
+    if (type == "Split") {
+      expect(p, where, "behavior", "Isolated");
+      expect(p, where, "invert", false);
+    } else if (type == "ByteLevel") {
+      expect(p, where, "add_prefix_space", false);
+      expect(p, where, "use_regex", false);
+    } else {
+      refuse(where + ".type", p.value("type", json()), "Split, ByteLevel or a Sequence of them");
+    }
+  };
+  if (j.contains("pre_tokenizer") && j["pre_tokenizer"].is_object()) {
+    const json& pre = j["pre_tokenizer"];
+    if (pre.value("type", "") == "Sequence") {
+      int i = 0;
+      for (const auto& p : pre.at("pretokenizers")) check_pre(p, "pre_tokenizer.pretokenizers[" + std::to_string(i++) + "]");
+    } else {
+      check_pre(pre, "pre_tokenizer");
+    }
+  }
+  for (const char* key : {"decoder", "post_processor"})
+    if (j.contains(key) && j[key].is_object()) {
+      if (j[key].value("type", "") != "ByteLevel") refuse(std::string(key) + ".type", j[key].value("type", json()), "ByteLevel or null");
+      expect(j[key], key, "add_prefix_space", false);
+    }
+  if (j.contains("added_tokens"))
+    for (const auto& a : j["added_tokens"])
+      for (const char* key : {"lstrip", "rstrip", "single_word"})
+        if (a.contains(key) && a[key].is_boolean() && a[key].get<bool>())
+          refuse("added_tokens['" + a.value("content", std::string()) + "']." + key, a[key], "only false");
+}
+
+}  // namespace
+
 BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string& source) {
   json j;
   try {
@@ -187,6 +250,8 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& text, const std::string&
     if (model.value("type", "BPE") != "BPE")
       raise(ErrorKind::kInvalidArgument, source, ": model.type is '", model.value("type", ""),
             "', only BPE is supported");
+    check_supported_options(j, source);
+    d.ignore_merges = model.contains("ignore_merges") && model["ignore_merges"].is_boolean() && model["ignore_merges"].get<bool>();
     for (const auto& [tok, id] : model.at("vocab").items()) d.vocab[tok] = id.get<int64_t>();
     int rank = 0;
     for (const auto& m : model.at("merges")) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -109,4 +110,40 @@ TEST(Tokenizer, CatastrophicPreTokenizerRegexIsBounded) {
   const auto start = std::chrono::steady_clock::now();
   fasrl::testing::expect_error([&] { tok.encode(std::string(80, 'a') + "b"); }, {"evil.json", "time limit"});
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 60.0);
+}
+
+// tokenizer.json options fasrl does not implement are refused, naming the
+// file and key; ignore_merges (a whole word in the vocabulary is one token)
+// is implemented.
+TEST(Tokenizer, UnimplementedOptionsAreRefusedAndIgnoreMergesWorks) {
+  const std::string path = std::string(FASRL_SOURCE_DIR) + "/configs/tokenizer.json";
+  const nlohmann::json base = nlohmann::json::parse(fasrl::read_file(path));
+  auto with = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = base;
+    edit(j);
+    return BpeTokenizer::from_json(j.dump(), "tok.json");
+  };
+  EXPECT_NO_THROW(with([](nlohmann::json&) {}));
+  using fasrl::testing::expect_error;
+  expect_error([&] { with([](auto& j) { j["model"]["byte_fallback"] = true; }); }, {"tok.json", "model.byte_fallback = true"});
+  expect_error([&] { with([](auto& j) { j["model"]["unk_token"] = "<unk>"; }); }, {"model.unk_token"});
+  expect_error([&] { with([](auto& j) { j["model"]["dropout"] = 0.1; }); }, {"model.dropout"});
+  expect_error([&] { with([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed"; }); },
+               {"pre_tokenizer.pretokenizers[0].behavior"});
+  expect_error([&] { with([](auto& j) { j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true; }); },
+               {"pre_tokenizer.pretokenizers[1].add_prefix_space"});
+  expect_error([&] { with([](auto& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }); }, {"pre_tokenizer.type = \"Whitespace\""});
+  expect_error([&] { with([](auto& j) { j["decoder"] = {{"type", "Metaspace"}}; }); }, {"decoder.type"});
+  expect_error([&] { with([](auto& j) { j["post_processor"] = {{"type", "TemplateProcessing"}}; }); }, {"post_processor.type"});
+  expect_error([&] { with([](auto& j) { j["added_tokens"][0]["lstrip"] = true; }); }, {"added_tokens['", "lstrip"});
+  expect_error([&] { with([](auto& j) { j["truncation"] = {{"max_length", 8}}; }); }, {"truncation"});
+  // ignore_merges: a word present whole in the vocabulary skips the merges.
+  const BpeTokenizer plain = with([](auto& j) { j["model"]["vocab"]["Ġzqxj"] = 100000; });
+  const BpeTokenizer whole = with([](auto& j) {
+    j["model"]["vocab"]["Ġzqxj"] = 100000;
+    j["model"]["ignore_merges"] = true;
+  });
+  EXPECT_GT(plain.encode(" zqxj").size(), 1u);
+  EXPECT_EQ(whole.encode(" zqxj"), (std::vector<int64_t>{100000}));
+  EXPECT_EQ(whole.encode(" the"), plain.encode(" the"));
 }
