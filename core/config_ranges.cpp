@@ -22,6 +22,8 @@ const std::set<std::string> kPositive = {
     "merge_size", "min_pixels", "max_pixels", "image_std", "projector_hidden", "paths_per_sample", "learners",
     "group_size", "prompts_per_batch", "max_new_tokens", "bucket_cap_mb", "first_bucket_mb",
     "prefetch_batches", "advantage_eps", "overlong_penalty_factor"};
+// Sizes whose 0 means "take it from elsewhere" (data.image_size: the dataset's).
+const std::set<std::string> kZeroMeansDefault = {"data.image_size"};
 // Probabilities and fractions.
 const std::set<std::string> kFraction = {"missing_modality_prob", "live_fraction", "crop_scale_min", "min_lr_ratio",
                                          "answer_swap_fraction", "top_p", "beta1", "beta2"};
@@ -70,7 +72,7 @@ void check(const Message& m, const std::string& prefix, const std::string& sourc
       const double v = number(m, r, f, i);
       const char* want = nullptr;
       if (v != v) want = "a number, not NaN";
-      else if (kPositive.count(f->name()) && !(v > 0)) want = "positive";
+      else if (kPositive.count(f->name()) && !(v > 0) && !(v == 0 && kZeroMeansDefault.count(key))) want = "positive";
       else if (kFraction.count(f->name()) && !(v >= 0 && v <= 1)) want = "between 0 and 1";
       else if (v < 0) want = "not negative";
       if (want) raise(ErrorKind::kConfig, source, ": ", key, " = ", v, ": must be ", want);

@@ -95,6 +95,8 @@ TEST(Config, RangesAreCheckedWithSourceAndKey) {
   fasrl::testing::expect_error([&] { check("mllm: {qwen: {vision_config: {fullatt_block_indexes: [7, -1]}}}"); },
                                {"fullatt_block_indexes = -1"});
   EXPECT_NO_THROW(check("comm: {timeout_s: 0}\ntrain: {grpo: {reward: {kg_weight: -0.5}}, eval_every: 0}"));
+  EXPECT_NO_THROW(check("data: {image_size: 0}"));  // 0 = the dataset's size
+  fasrl::testing::expect_error([&] { check("synth: {image_size: 0}"); }, {"synth.image_size = 0"});
   for (const char* name : {"quickstart.yaml", "tiny_loader.yaml", "moae_cr_tiny.yaml", "sft_tiny.yaml", "grpo_tiny.yaml",
                            "sft_qwen_tiny.yaml", "grpo_qwen_tiny.yaml", "qwen2_5_vl_3b_sft.yaml", "qwen2_5_vl_3b_grpo.yaml"}) {
     JobConfig c;
