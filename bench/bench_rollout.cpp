@@ -12,20 +12,15 @@
 
 #include <cstdio>
 
+#include "bench/bench_mllms.h"
 #include "bench/generate_baseline.h"
 #include "core/host_memory.h"
 #include "core/timer.h"
-#include "core/yaml_proto.h"
 #include "models/chat_template.h"
 
 using namespace fasrl;
 
 namespace {
-
-struct Setup {
-  const char* name;
-  proto::MllmConfig config;
-};
 
 double best_seconds(int reps, const std::function<void()>& run) {
   run();  // warm-up
@@ -46,13 +41,6 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   keep_freed_host_memory();
   const std::string root = FASRL_SOURCE_DIR;
-  proto::JobConfig job;
-  load_yaml_config(root + "/configs/sft_tiny.yaml", {}, &job);
-  std::vector<Setup> setups{{"tiny MLLM", job.mllm()}, {"~100M decoder", job.mllm()}};
-  proto::DecoderConfig& big = *setups[1].config.mutable_decoder();
-  big.set_vocab_size(32000), big.set_hidden_size(768), big.set_intermediate_size(2048), big.set_num_hidden_layers(12);
-  big.set_num_attention_heads(12), big.set_num_key_value_heads(4);
-  setups[1].config.set_projector_hidden(768);
   const models::BpeTokenizer tok = models::BpeTokenizer::load(root + "/configs/tokenizer.json");
   const std::vector<std::string> modalities{"rgb", "depth", "ir"};
   const std::vector<std::vector<std::string>> present{{"rgb", "depth", "ir"}, {"rgb"}, {"rgb", "ir"}, {"depth", "ir"}};
@@ -61,9 +49,9 @@ int main(int argc, char** argv) {
   std::printf("rollout: 4 prompts x G=%lld, %d new tokens, temperature 1, %d threads\n", static_cast<long long>(g), new_tokens, threads);
   std::printf("%-15s %8s %14s %14s %8s %16s %8s\n", "model", "prompt", "before smp/s", "after smp/s", "ratio", "16 slots smp/s",
               "ratio");
-  for (Setup& s : setups) {
+  for (const auto& [name, config] : bench::benchmark_mllms(root)) {
     torch::manual_seed(0);
-    models::Mllm model = models::make_mllm(s.config, tok, modalities);
+    models::Mllm model = models::make_mllm(config, tok, modalities);
     model->eval();
     std::vector<std::vector<int64_t>> prompts;
     int64_t images = 0;
@@ -71,7 +59,7 @@ int main(int argc, char** argv) {
       prompts.push_back(models::chat_prompt_ids(tok, *model, p, "Is the face in these images live or an attack? Answer live or attack."));
       images += static_cast<int64_t>(p.size());
     }
-    const int64_t side = s.config.vision().image_size();
+    const int64_t side = config.vision().image_size();
     const torch::Tensor pixels = torch::rand({images, 3, side, side}) * 2 - 1;
     models::ChatSampling after;
     after.temperature = 1.0;
@@ -107,7 +95,7 @@ int main(int argc, char** argv) {
     after.slots = 16;
     const double t_slots = best_seconds(2, [&] { models::generate_chat(*model, tok, prompts, pixels, after); });
     const double n = static_cast<double>(rows.size());
-    std::printf("%-15s %8zu %14.1f %14.1f %7.2fx %16.1f %7.2fx\n", s.name, prompts[0].size(), n / t_before, n / t_after,
+    std::printf("%-15s %8zu %14.1f %14.1f %7.2fx %16.1f %7.2fx\n", name, prompts[0].size(), n / t_before, n / t_after,
                 t_before / t_after, n / t_slots, t_before / t_slots);
   }
   return 0;

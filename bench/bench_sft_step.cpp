@@ -13,10 +13,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_mllms.h"
 #include "core/host_memory.h"
 #include "core/safetensors.h"
 #include "core/timer.h"
-#include "core/yaml_proto.h"
 #include "models/chat_template.h"
 #include "models/mllm.h"
 #include "trainer/sft_data.h"
@@ -48,18 +48,10 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   keep_freed_host_memory();
   const std::string root = FASRL_SOURCE_DIR;
-  proto::JobConfig job;
-  load_yaml_config(root + "/configs/sft_tiny.yaml", {}, &job);
-  fill_defaults(&job);
-  proto::MllmConfig big = job.mllm();
-  proto::DecoderConfig& d = *big.mutable_decoder();
-  d.set_vocab_size(32000), d.set_hidden_size(768), d.set_intermediate_size(2048), d.set_num_hidden_layers(12);
-  d.set_num_attention_heads(12), d.set_num_key_value_heads(4);
-  big.set_projector_hidden(768);
   const models::BpeTokenizer tok = models::BpeTokenizer::load(root + "/configs/tokenizer.json");
   std::printf("SFT step: 24 packed chat sequences with 1-3 images, AdamW, %d steps after a warm-up, %d threads\n", steps, threads);
   std::printf("%-15s %8s %10s %8s %16s %16s %8s\n", "model", "params", "rows", "targets", "fasrl tok/s", "python tok/s", "ratio");
-  for (const auto& [name, config] : {std::make_pair("tiny MLLM", job.mllm()), std::make_pair("~100M decoder", big)}) {
+  for (const auto& [name, config] : bench::benchmark_mllms(root)) {
     torch::manual_seed(0);
     models::Mllm model = models::make_mllm(config, tok, {"rgb", "depth", "ir"});
     const trainer::SequenceBatch b = make_batch(tok, *model, config.vision().image_size());
