@@ -15,6 +15,8 @@ PACKAGES=(
   libicu-dev                                          # tokenizer: ICU regex and NFC
   python3 python3-h5py python3-numpy python3-pil      # reference tests and benchmarks
   python3-sklearn python3-torch python3-jinja2
+  python3-matplotlib                                  # `fasrl plot`
+  python3-protobuf python3-crcmod                     # TensorBoard event files read back in the tests
   slurm-wlm munge                                     # single-host SLURM for the cluster tests
 )
 

@@ -1,10 +1,14 @@
-// The training progress line: step/total, rate, ETA, latest loss/reward.
+// What a run shows while it goes: the progress line (step/total, rate, ETA,
+// latest loss/reward) and its TensorBoard event files.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <map>
 
 #include "trainer/progress.h"
+#include "trainer/tensorboard_writer.h"
 
 using fasrl::trainer::format_duration;
 using fasrl::trainer::ProgressLine;
@@ -40,4 +44,34 @@ TEST(Progress, PlainLinesWhenNotATerminal) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
   EXPECT_EQ(out.find('\r'), std::string::npos) << out;
   EXPECT_NE(out.find("step 10/10 (100%)"), std::string::npos) << out;
+}
+
+// ---- TensorBoard event files (trainer/tensorboard_writer.h) ----
+
+TEST(TensorBoard, Crc32cMatchesTheStandardCheckValues) {
+  const std::string digits = "123456789";
+  EXPECT_EQ(fasrl::trainer::crc32c(digits.data(), digits.size()), 0xE3069283u);  // RFC 3720 B.4 check value
+  const std::string zeros(32, '\0');
+  EXPECT_EQ(fasrl::trainer::crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of 0
+}
+
+TEST(TensorBoard, RecordFramesLengthAndDataWithMaskedCrcs) {
+  const std::string rec = fasrl::trainer::tfrecord("abc");
+  ASSERT_EQ(rec.size(), 8u + 4u + 3u + 4u);
+  EXPECT_EQ(static_cast<unsigned char>(rec[0]), 3u);  // little-endian uint64 length
+  EXPECT_EQ(rec.substr(12, 3), "abc");
+  uint32_t stored = 0;
+  std::memcpy(&stored, rec.data() + 15, 4);
+  EXPECT_EQ(stored, fasrl::trainer::masked_crc32c("abc", 3));
+  EXPECT_NE(stored, fasrl::trainer::crc32c("abc", 3));  // masked, not raw
+}
+
+TEST(TensorBoard, RowsBecomeTaggedScalars) {
+  const auto step = fasrl::trainer::row_scalars(
+      nlohmann::json::parse(R"({"step":20,"time":1.5,"loss":0.25,"lr":0.001,"note":"x","rewards":{"format":1}})"));
+  std::map<std::string, double> got(step.begin(), step.end());
+  EXPECT_EQ(got, (std::map<std::string, double>{{"train/loss", 0.25}, {"train/lr", 0.001}, {"train/rewards/format", 1.0}}));
+  const auto ev = fasrl::trainer::row_scalars(nlohmann::json::parse(R"({"eval":"final","step":600,"acer":0.5})"));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].first, "eval/acer");
 }

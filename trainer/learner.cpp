@@ -104,6 +104,7 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
     make_dirs(spec.run.dir());
     metrics_.open(join_path(spec.run.dir(), "metrics.jsonl"), std::ios::app);
     progress_ = std::make_unique<ProgressLine>(spec.train.steps(), state_.step, stderr);
+    tensorboard_ = std::make_unique<TensorBoardWriter>(join_path(spec.run.dir(), "tb"));
   }
 }
 
@@ -222,6 +223,7 @@ void LearnerSession::log(const nlohmann::json& row) {
   const bool step_row = out.contains("loss");
   if (step_row) out["peak_host_mb"] = std::round(peak_host_memory_mb());  // rank 0's peak RSS so far
   metrics_ << out.dump() << "\n" << std::flush;
+  tensorboard_->write(out.value("step", int64_t{0}), out["time"].get<double>(), row_scalars(out));
   if (step_row) {
     progress_->show(out);  // the numbers are in metrics.jsonl; the console gets step/total, rate, ETA
   } else {

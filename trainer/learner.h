@@ -22,6 +22,7 @@
 #include "trainer/optim.h"
 #include "trainer/optimizer_state.h"
 #include "trainer/progress.h"
+#include "trainer/tensorboard_writer.h"
 
 namespace fasrl::trainer {
 
@@ -72,7 +73,8 @@ class LearnerSession {
 
   void checkpoint(const data::LoaderCursor& cursor);
   bool checkpoint_due() const;  // every train.checkpoint_every, not at the last step
-  // rank 0: metrics.jsonl (+ "time", and "peak_host_mb" on step rows); step rows
+  // rank 0: metrics.jsonl (+ "time", and "peak_host_mb" on step rows) and its
+  // TensorBoard scalars (run.dir/tb); step rows
   // (with "loss") as the progress line, other rows (evaluations) as log lines.
   void log(const nlohmann::json& row);
 
@@ -92,6 +94,7 @@ class LearnerSession {
   std::unique_ptr<FlatAdam> optimizer_;
   std::ofstream metrics_;
   std::unique_ptr<ProgressLine> progress_;  // rank 0
+  std::unique_ptr<TensorBoardWriter> tensorboard_;  // rank 0
 };
 
 }  // namespace fasrl::trainer
