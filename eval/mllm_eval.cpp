@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/loader.h"
+#include "metrics/score_file.h"
 #include "reasoning/response_format.h"
 #include "reasoning/rewards.h"
 #include "models/chat_template.h"
@@ -200,11 +201,14 @@ nlohmann::json mllm_eval_row(const MllmEvaluation& e, const std::string& when, i
   return row;
 }
 
-std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& e, const std::vector<std::string>& fine_labels) {
-  const std::string json = mllm_report_json(e, fine_labels);
-  make_dirs(join_path(run_dir, "eval"));
-  atomic_write_file(join_path(run_dir, "eval/report.json"), json + "\n");
-  return json;
+std::string write_mllm_report(const std::string& run_dir, const EvalSource& source, const MllmEvaluation& e,
+                              const std::vector<std::string>& fine_labels) {
+  std::map<std::string, std::string> files;
+  if (e.has_fas) {
+    files["scores-dev.csv"] = metrics::score_file_text(e.dev.binary_scores, fine_labels);
+    files["scores-test.csv"] = metrics::score_file_text(e.test.binary_scores, fine_labels);
+  }
+  return write_eval_outputs(run_dir, source, mllm_report_json(e, fine_labels), files);
 }
 
 }  // namespace fasrl::eval

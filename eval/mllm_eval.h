@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "reasoning/fakg.h"
+#include "eval/eval_outputs.h"
 #include "metrics/fas_metrics.h"
+#include "reasoning/fakg.h"
 #include "models/mllm.h"
 #include "models/tokenizer.h"
 #include "proto/config.pb.h"
@@ -55,7 +56,9 @@ std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e);
 std::string mllm_report_json(const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
 // The metrics.jsonl row of an evaluation during training: {"eval": when, "step": step, summary...}.
 nlohmann::json mllm_eval_row(const MllmEvaluation& e, const std::string& when, int64_t step);
-// Writes <run_dir>/eval/report.json; returns its text.
-std::string write_mllm_report(const std::string& run_dir, const MllmEvaluation& e, const std::vector<std::string>& fine_labels);
+// Writes the report and, when it has FAS metrics, the P(attack) score files
+// scores-{dev,test}.csv where eval/eval_outputs.h says; returns the report text.
+std::string write_mllm_report(const std::string& run_dir, const EvalSource& source, const MllmEvaluation& e,
+                              const std::vector<std::string>& fine_labels);
 
 }  // namespace fasrl::eval

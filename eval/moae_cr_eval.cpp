@@ -1,12 +1,12 @@
 #include "eval/moae_cr_eval.h"
 
-#include <iomanip>
-#include <sstream>
+#include <map>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "data/loader.h"
 #include "data/modality_selection.h"
+#include "metrics/score_file.h"
 
 namespace fasrl::eval {
 
@@ -54,19 +54,20 @@ metrics::FasReport evaluate_moae_cr(models::ClipModel& model, const models::Prom
   return metrics::evaluate(dev, test);
 }
 
-std::string write_moae_cr_report(const std::string& run_dir, const metrics::FasReport& report,
+std::string write_moae_cr_report(const std::string& run_dir, const EvalSource& source, const metrics::FasReport& report,
                                  const std::vector<SampleScore>& scores, const std::vector<std::string>& fine_labels) {
-  const std::string json = metrics::report_to_json(report, fine_labels);
-  make_dirs(join_path(run_dir, "eval"));
+  std::map<std::string, std::string> files;
   for (const char* split : {"dev", "test"}) {
-    std::ostringstream csv;
-    csv << "score,is_attack,attack_type,sample_id\n" << std::setprecision(17);
+    metrics::ScoredSamples samples;
+    std::vector<std::string> ids;
     for (const auto& s : scores)
-      if (s.split == split) csv << s.score << "," << s.is_attack << "," << s.fine << "," << s.sample_id << "\n";
-    atomic_write_file(join_path(run_dir, std::string("eval/scores-") + split + ".csv"), csv.str());
+      if (s.split == split) {
+        samples.add(s.score, s.is_attack, s.fine);
+        ids.push_back(s.sample_id);
+      }
+    files[std::string("scores-") + split + ".csv"] = metrics::score_file_text(samples, fine_labels, ids);
   }
-  atomic_write_file(join_path(run_dir, "eval/report.json"), json + "\n");
-  return json;
+  return write_eval_outputs(run_dir, source, metrics::report_to_json(report, fine_labels), files);
 }
 
 }  // namespace fasrl::eval

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/eval_outputs.h"
 #include "metrics/fas_metrics.h"
 #include "models/clip.h"
 #include "proto/config.pb.h"
@@ -35,9 +36,9 @@ models::PromptTokens class_prompts(const proto::ClipConfig& model, const proto::
 // and image_size follow the loaded modalities and loader size).
 proto::ClipConfig resolve_model_config(const proto::ClipConfig& model, const proto::LoaderConfig& data);
 
-// Writes <run_dir>/eval/report.json and the per-sample score files
-// eval/scores-{dev,test}.csv (what `fasrl eval scores` reads back); returns the report text.
-std::string write_moae_cr_report(const std::string& run_dir, const metrics::FasReport& report,
+// Writes the report and the per-sample score files scores-{dev,test}.csv
+// (what `fasrl eval scores` reads back) where eval/eval_outputs.h says; returns the report text.
+std::string write_moae_cr_report(const std::string& run_dir, const EvalSource& source, const metrics::FasReport& report,
                                  const std::vector<SampleScore>& scores, const std::vector<std::string>& fine_labels);
 
 }  // namespace fasrl::eval

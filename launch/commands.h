@@ -26,6 +26,8 @@ int cmd_export(const Args& args);
 int cmd_infer(const Args& args);
 // commands_status.cpp
 int cmd_status(const Args& args);
+// commands_plot.cpp
+int cmd_plot(const Args& args);
 // commands_tools.cpp
 int cmd_tokenizer_encode(const Args& args);
 int cmd_tokenizer_train(const Args& args);

@@ -98,7 +98,7 @@ int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, con
   data.set_image_size(config.mllm().vision().image_size());
   const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
                                         data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward());
-  std::cout << eval::write_mllm_report(config.run().dir(), e, manifest.fine_labels) << "\n";
+  std::cout << eval::write_mllm_report(config.run().dir(), {ck.state.step, dir}, e, manifest.fine_labels) << "\n";
   return 0;
 }
 
@@ -118,7 +118,7 @@ int cmd_eval(const Args& args) {
   std::vector<eval::SampleScore> scores;
   const auto report =
       eval::evaluate_moae_cr(model, eval::class_prompts(model_config, config.train().moae_cr()), data, &scores);
-  std::cout << eval::write_moae_cr_report(config.run().dir(), report, scores,
+  std::cout << eval::write_moae_cr_report(config.run().dir(), {ck.state.step, dir}, report, scores,
                                           data::Manifest::load(data.dataset()).fine_labels)
             << "\n";
   return 0;
@@ -174,7 +174,9 @@ int cmd_infer(const Args& args) {
 int cmd_eval_scores(const Args& args) {
   if (!args.has("dev") || !args.has("test"))
     raise(ErrorKind::kInvalidArgument, "eval scores needs --dev FILE and --test FILE");
-  const auto report = metrics::evaluate(metrics::read_score_file(args.get("dev")), metrics::read_score_file(args.get("test")));
+  const std::vector<std::string>& names = data::default_fine_labels();
+  const auto report =
+      metrics::evaluate(metrics::read_score_file(args.get("dev"), names), metrics::read_score_file(args.get("test"), names));
   const std::string json = metrics::report_to_json(report, data::default_fine_labels());
   if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
   std::cout << json << "\n";

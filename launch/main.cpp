@@ -26,8 +26,10 @@ commands:
   train        --config F [k=v ...]           train (train.algorithm: moae_cr | sft | grpo) on every rank;
                                               resumes from run.dir/checkpoints/latest
   eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
-                                              sft/grpo: answer accuracy, rewards and FAS metrics of the MLLM;
-                                              also writes per-sample scores (eval/scores-{dev,test}.csv)
+                                              sft/grpo: answer accuracy, rewards and FAS metrics of the MLLM.
+                                              Writes run.dir/eval/step-N/ (report.json with its step and checkpoint,
+                                              per-sample scores-{dev,test}.csv) and the same in run.dir/eval/ unless
+                                              that holds a later step's report
   export       --config F --out DIR [--checkpoint DIR]
                                               MoAE-CR: weights + config (input spec, label map, dev threshold);
                                               sft/grpo: HF-style MLLM directory (config.json, model.safetensors,
@@ -46,8 +48,10 @@ commands:
   data iterate [--config F] [--batches N] [data.k=v ...]
                                               run the distributed loader, report samples/s
   eval scores  --dev F --test F [--out report.json]
-                                              FAS metrics from score CSVs (score,is_attack,attack_type);
-                                              threshold from dev's EER point, applied to test
+                                              FAS metrics from score CSVs (header score,is_attack,attack_type; the
+                                              type by name - live, print, replay, mask, face_swap, reenactment,
+                                              gan_synthesis, adversarial - or index); threshold from dev's EER
+                                              point, applied to test
   tokenizer train (--corpus F | --dataset D [--field qa]) --out tokenizer.json [--vocab-size N]
                                               byte-level BPE on a text corpus (one document per line) or on
                                               a dataset's QA items; adds the ChatML, modality-tag, image-pad
@@ -55,6 +59,9 @@ commands:
   tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
                                               byte-level BPE (HF tokenizer.json) over a JSON list of strings
   status       RUN_DIR                        step/total, latest checkpoint, last metrics, rate and ETA of a run
+  plot         RUN_DIR [--out DIR]            PNG figures of a run with matplotlib (default RUN_DIR/plots): losses
+                                              per term, GRPO rewards, evaluations, ROC and DET with the dev
+                                              operating point, test APCER per attack type
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
   version                                     build information
   help                                        this text
@@ -83,6 +90,7 @@ int main(int argc, char** argv) {
                                                    {"eval scores", cmd_eval_scores},
                                                    {"train", cmd_train},
                                                    {"status", cmd_status},
+                                                   {"plot", cmd_plot},
                                                    {"eval", cmd_eval},
                                                    {"export", cmd_export},
                                                    {"infer", cmd_infer},

@@ -33,6 +33,10 @@ std::string checkpoint_name(int64_t step) {
   return name;
 }
 
+std::string checkpoint_dir(const std::string& run_dir, int64_t step) {
+  return join_path(run_dir, "checkpoints/" + checkpoint_name(step));
+}
+
 std::string optimizer_shard_name(int shard, int shards) {
   char name[64];
   std::snprintf(name, sizeof name, "optimizer-%05d-of-%05d.safetensors", shard, shards);

@@ -62,6 +62,7 @@ std::optional<Checkpoint> load_latest_checkpoint(const std::string& run_dir, std
 std::vector<std::string> remove_partial_checkpoints(const std::string& run_dir);
 
 std::string checkpoint_name(int64_t step);  // "step-000100"
+std::string checkpoint_dir(const std::string& run_dir, int64_t step);  // "<run_dir>/checkpoints/step-000100"
 std::string optimizer_shard_name(int shard, int shards);  // "optimizer-00000-of-00002.safetensors"
 
 }  // namespace fasrl::trainer

@@ -235,7 +235,8 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
   result.seconds = run_clock.seconds();
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    eval::write_mllm_report(job.learner.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.learner.run.dir(), {state.step, checkpoint_dir(job.learner.run.dir(), state.step)},
+                            *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }

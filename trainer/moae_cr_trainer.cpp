@@ -126,10 +126,10 @@ MoaeCrResult train_moae_cr(const MoaeCrJob& job, MPI_Comm learners) {
   if (rank == 0) {
     const data::Manifest& m = dataset->manifest();
     if (m.protocol(data_config.protocol()).has_dev_and_test()) {
-      result.report = eval::evaluate_moae_cr(model, prompts, data_config);
-      make_dirs(join_path(job.learner.run.dir(), "eval"));
-      atomic_write_file(join_path(job.learner.run.dir(), "eval/report.json"),
-                        metrics::report_to_json(*result.report, m.fine_labels) + "\n");
+      std::vector<eval::SampleScore> scores;
+      result.report = eval::evaluate_moae_cr(model, prompts, data_config, &scores);
+      eval::write_moae_cr_report(job.learner.run.dir(), {state.step, checkpoint_dir(job.learner.run.dir(), state.step)},
+                                 *result.report, scores, m.fine_labels);
     }
   }
   return result;

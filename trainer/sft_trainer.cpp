@@ -102,7 +102,8 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   result.steps = state.step;
   if (rank == 0 && can_eval) {
     result.report = evaluate("final");
-    eval::write_mllm_report(job.learner.run.dir(), *result.report, dataset->manifest().fine_labels);
+    eval::write_mllm_report(job.learner.run.dir(), {state.step, checkpoint_dir(job.learner.run.dir(), state.step)},
+                            *result.report, dataset->manifest().fine_labels);
   }
   return result;
 }
