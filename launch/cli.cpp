@@ -49,4 +49,32 @@ Args parse_args(const std::vector<std::string>& argv, const std::vector<std::str
   return a;
 }
 
+namespace {
+
+std::string accepted(const ArgSpec& spec) {
+  std::string out;
+  for (const auto& f : spec.flags) out += (out.empty() ? "" : ", ") + ("--" + f);
+  for (const auto& f : spec.switches) out += (out.empty() ? "" : ", ") + ("--" + f);
+  if (spec.overrides) out += std::string(out.empty() ? "" : ", ") + "key.sub=value overrides";
+  return out.empty() ? "no flags" : out;
+}
+
+}  // namespace
+
+void check_args(const Args& args, const ArgSpec& spec, const std::string& command) {
+  for (const auto& [name, value] : args.flags) {
+    const bool flag = std::find(spec.flags.begin(), spec.flags.end(), name) != spec.flags.end();
+    const bool toggle = std::find(spec.switches.begin(), spec.switches.end(), name) != spec.switches.end();
+    if (!flag && !toggle)
+      raise(ErrorKind::kInvalidArgument, "fasrl ", command, ": unknown flag --", name, " (it takes ", accepted(spec),
+            "; see fasrl help)");
+  }
+  if (!spec.overrides && !args.overrides.empty())
+    raise(ErrorKind::kInvalidArgument, "fasrl ", command, " takes no key=value config overrides, got '",
+          args.overrides[0], "' (it takes ", accepted(spec), ")");
+  if (args.positional.size() > spec.positional)
+    raise(ErrorKind::kInvalidArgument, "fasrl ", command, ": unexpected argument '", args.positional[spec.positional],
+          "'", spec.positional ? "" : " (it takes " + accepted(spec) + ")");
+}
+
 }  // namespace fasrl::launch

@@ -20,4 +20,16 @@ struct Args {
 // `switches` lists flags that take no value.
 Args parse_args(const std::vector<std::string>& argv, const std::vector<std::string>& switches);
 
+// What a command accepts; anything else is refused before it runs, so a
+// misspelt or misplaced flag never silently falls back to a default.
+struct ArgSpec {
+  std::vector<std::string> flags;     // take a value: --name VALUE or --name=VALUE
+  std::vector<std::string> switches;  // take none: --deep
+  bool overrides = false;             // key.sub=value config overrides
+  size_t positional = 0;              // exact count of plain words (e.g. RUN_DIR)
+};
+
+// Throws naming the command, the offending word and what the command takes.
+void check_args(const Args& args, const ArgSpec& spec, const std::string& command);
+
 }  // namespace fasrl::launch

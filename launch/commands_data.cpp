@@ -1,5 +1,6 @@
 // fasrl data synth | pack | qa | inspect | verify | iterate.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -31,10 +32,29 @@ std::string dataset_dir_arg(const Args& args, const char* command) {
   return args.positional[0];
 }
 
+// Dataset writers never silently replace a dataset: an output directory that
+// already has one is refused unless --force, which removes its manifest and
+// shards first (other files in the directory are left alone).
+void claim_output_dataset(const std::string& dir, const Args& args) {
+  std::vector<std::filesystem::path> old;
+  if (std::filesystem::is_directory(dir))
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name == "manifest.json" || name.rfind("shard-", 0) == 0) old.push_back(e.path());
+    }
+  if (old.empty()) return;
+  if (!args.has("force"))
+    raise(ErrorKind::kInvalidArgument, dir, " already holds a dataset (", old.size(),
+          " manifest/shard files); pass --force to replace it, or choose another output directory");
+  for (const auto& p : old) std::filesystem::remove(p);
+  std::cout << "--force: removed the dataset in " << dir << " (" << old.size() << " files)\n";
+}
+
 }  // namespace
 
 int cmd_synth(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
+  claim_output_dataset(config.synth().out_dir(), args);
   const auto summary = synth::synthesize_dataset(config.synth());
   std::cout << "wrote " << summary.samples << " samples in " << summary.shards << " shards to "
             << config.synth().out_dir() << " (" << summary.seconds << " s)\n";
@@ -52,6 +72,7 @@ int cmd_pack(const Args& args) {
   o.samples_per_shard = args.get_int("samples-per-shard", o.samples_per_shard);
   o.max_pixels = args.get_int("max-pixels", static_cast<int>(o.max_pixels));
   o.name = args.get("name", o.name);
+  claim_output_dataset(o.out_dir, args);
   const int64_t n = data::pack_dataset(o);
   std::cout << "packed " << n << " samples into " << o.out_dir << "\n";
   return 0;
@@ -66,6 +87,7 @@ int cmd_qa(const Args& args) {
   o.paths_per_item = qc.paths_per_sample();
   if (qc.kinds_size() > 0) o.kinds.assign(qc.kinds().begin(), qc.kinds().end());
   o.seed = qc.seed();
+  claim_output_dataset(args.get("out"), args);
   const auto s = synth::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field());
   std::cout << "wrote " << s.items << " QA items (" << s.paths << " reasoning paths) for " << s.samples << " samples to "
             << args.get("out") << " (/text/" << qc.field() << ")\n";

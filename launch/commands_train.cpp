@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
 #include <iostream>
 
 #include "comm/world.h"
@@ -28,6 +31,46 @@ int64_t latest_checkpoint_step(const std::string& run_dir) {
   return name.rfind("step-", 0) == 0 ? std::atoll(name.c_str() + 5) : 0;
 }
 
+// What an earlier run left in run_dir (empty when there is nothing).
+std::vector<std::string> earlier_outputs(const std::string& run_dir) {
+  std::vector<std::string> found;
+  for (const char* name : {"checkpoints", "metrics.jsonl", "tb", "eval", "plots"})
+    if (path_exists(join_path(run_dir, name))) found.push_back(name);
+  return found;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Rank 0: --overwrite deletes an earlier run's outputs; train.resume=false in a
+// used directory without it is refused (the old checkpoints and metrics would
+// mix with the new run's).
+void prepare_run_dir(const proto::JobConfig& config, bool overwrite) {
+  const std::string& dir = config.run().dir();
+  const std::vector<std::string> found = earlier_outputs(dir);
+  if (found.empty()) return;
+  if (overwrite) {
+    for (const auto& name : found) std::filesystem::remove_all(join_path(dir, name));
+    std::cout << "--overwrite: removed the earlier run's " << joined(found) << " from " << dir << "\n";
+    return;
+  }
+  if (!config.train().resume())
+    raise(ErrorKind::kConfig, "run.dir '", dir, "' already holds a run (", joined(found),
+          "); train.resume=false would mix a fresh run with it. Pass --overwrite to delete them, or choose another run.dir");
+}
+
+// The dataset a job trains on must exist before anything is created for it.
+void require_dataset(const proto::JobConfig& config) {
+  const std::string& dataset = config.data().dataset();
+  if (path_exists(join_path(dataset, "manifest.json"))) return;
+  raise(ErrorKind::kNotFound, "data.dataset: '", dataset, "' ", path_exists(dataset) ? "has no manifest.json" : "does not exist",
+        "; make a dataset with `fasrl data synth --config <config> synth.out_dir=", dataset,
+        "` (then `fasrl data qa` for sft/grpo) or `fasrl data pack`, or set data.dataset to an existing one");
+}
+
 }  // namespace
 
 int cmd_train(const Args& args) {
@@ -35,8 +78,11 @@ int cmd_train(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
   const int threads = configure_threads(config.run());
   const Algorithm& algorithm = find_algorithm(config.train().algorithm());
+  require_dataset(config);
+  const bool overwrite = args.has("overwrite");
+  if (world.rank == 0) prepare_run_dir(config, overwrite);
   // A finished run is reported, not retrained (rank 0 reads, every rank agrees).
-  int64_t done = world.rank == 0 && config.train().resume() ? latest_checkpoint_step(config.run().dir()) : 0;
+  int64_t done = world.rank == 0 && config.train().resume() && !overwrite ? latest_checkpoint_step(config.run().dir()) : 0;
   MPI_Bcast(&done, 1, MPI_INT64_T, 0, world.comm);
   if (done >= config.train().steps()) {
     if (world.rank == 0)

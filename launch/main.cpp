@@ -23,8 +23,11 @@ const char* kUsage = R"(fasrl — distributed training for unified face-attack d
 usage: fasrl <command> [options] [key.sub=value ...]
 
 commands:
-  train        --config F [k=v ...]           train (train.algorithm: moae_cr | sft | grpo) on every rank;
-                                              resumes from run.dir/checkpoints/latest
+  train        --config F [--overwrite] [k=v ...]
+                                              train (train.algorithm: moae_cr | sft | grpo) on every rank;
+                                              resumes from run.dir/checkpoints/latest; a finished run is reported,
+                                              not retrained; --overwrite deletes an earlier run in run.dir first
+                                              (train.resume=false in a used run.dir is refused without it)
   eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
                                               sft/grpo: answer accuracy, rewards and FAS metrics of the MLLM.
                                               Writes run.dir/eval/step-N/ (report.json with its step and checkpoint,
@@ -37,12 +40,16 @@ commands:
   infer        --model DIR --rgb F [--depth F] [--ir F] [--question Q]
                                               score one sample with an exported MoAE-CR model, or print the
                                               exported MLLM's rationale and answer
-  data synth   [--config F] [synth.k=v ...]   generate a synthetic RGB/depth/IR face-attack dataset
+  data synth   [--config F] [--force] [synth.k=v ...]
+                                              generate a synthetic RGB/depth/IR face-attack dataset
   data pack    --csv F --out D [--images R] [--image-size N] [--samples-per-shard N] [--name S] [--max-pixels N]
-                                              build shards from PNG/JPEG files listed in a CSV
-  data qa      --dataset D --out D2 [--config F] [qa.k=v ...]
+               [--force]                      build shards from PNG/JPEG files listed in a CSV (columns sample_id,
+                                              label, subject, domain, rgb[, depth, ir]; at least 3 subjects, for
+                                              the train/dev/test folds)
+  data qa      --dataset D --out D2 [--config F] [--force] [qa.k=v ...]
                                               add FAKG question-answer items with N reasoning paths per
                                               question (/text/qa) to a copy of a dataset
+                                              (synth, pack and qa refuse to replace a dataset without --force)
   data inspect DIR                            counts per label for each protocol split
   data verify  DIR [--deep]                   check manifest, sizes, SHA-256, schema (--deep: decode all)
   data iterate [--config F] [--batches N] [data.k=v ...]
@@ -81,23 +88,29 @@ int main(int argc, char** argv) {
   fasrl::keep_freed_host_memory();
   std::vector<std::string> words(argv + 1, argv + argc);
   using Command = std::function<int(const Args&)>;
-  const std::map<std::string, Command> commands = {{"data synth", cmd_synth},
-                                                   {"data pack", cmd_pack},
-                                                   {"data inspect", cmd_inspect},
-                                                   {"data verify", cmd_verify},
-                                                   {"data iterate", cmd_iterate},
-                                                   {"config show", cmd_config_show},
-                                                   {"eval scores", cmd_eval_scores},
-                                                   {"train", cmd_train},
-                                                   {"status", cmd_status},
-                                                   {"plot", cmd_plot},
-                                                   {"eval", cmd_eval},
-                                                   {"export", cmd_export},
-                                                   {"infer", cmd_infer},
-                                                   {"tokenizer encode", cmd_tokenizer_encode},
-                                                   {"tokenizer train", cmd_tokenizer_train},
-                                                   {"data qa", cmd_qa},
-                                                   {"version", cmd_version}};
+  struct Entry {
+    Command run;
+    ArgSpec spec;
+  };
+  const std::vector<std::string> kConfig = {"config"};
+  const std::map<std::string, Entry> commands = {
+      {"data synth", {cmd_synth, {kConfig, {"force"}, true}}},
+      {"data pack", {cmd_pack, {{"csv", "out", "images", "image-size", "samples-per-shard", "name", "max-pixels"}, {"force"}}}},
+      {"data inspect", {cmd_inspect, {{}, {}, false, 1}}},
+      {"data verify", {cmd_verify, {{}, {"deep"}, false, 1}}},
+      {"data iterate", {cmd_iterate, {{"config", "batches"}, {}, true}}},
+      {"data qa", {cmd_qa, {{"config", "dataset", "out"}, {"force"}, true}}},
+      {"config show", {cmd_config_show, {kConfig, {}, true}}},
+      {"eval scores", {cmd_eval_scores, {{"dev", "test", "out"}}}},
+      {"train", {cmd_train, {kConfig, {"overwrite"}, true}}},
+      {"status", {cmd_status, {{}, {}, false, 1}}},
+      {"plot", {cmd_plot, {{"out"}, {}, false, 1}}},
+      {"eval", {cmd_eval, {{"config", "checkpoint"}, {}, true}}},
+      {"export", {cmd_export, {{"config", "checkpoint", "out"}, {}, true}}},
+      {"infer", {cmd_infer, {{"model", "rgb", "depth", "ir", "question", "max-tokens"}}}},
+      {"tokenizer encode", {cmd_tokenizer_encode, {{"tokenizer", "in", "out", "decoded"}}}},
+      {"tokenizer train", {cmd_tokenizer_train, {{"corpus", "dataset", "field", "out", "vocab-size"}}}},
+      {"version", {cmd_version, {}}}};
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     std::cout << kUsage;
     return words.empty() ? 2 : 0;
@@ -119,7 +132,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    return it->second(parse_args(rest, {"deep"}));
+    const Entry& command = it->second;
+    const Args args = parse_args(rest, command.spec.switches);
+    check_args(args, command.spec, name);
+    return command.run(args);
   } catch (const c10::Error& e) {  // torch's errors: keep the message, drop the backtrace
     const std::string what = std::string("torch: ") + e.what_without_backtrace();
     if (fasrl::comm::world_initialised()) fasrl::comm::abort_job(what);

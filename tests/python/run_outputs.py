@@ -4,7 +4,8 @@
   reports  eval reports are keyed by step and record their checkpoint; evaluating
            an old checkpoint never replaces the final report; the score files
            name attack types and `fasrl eval scores` reads them (names or
-           indices) to the same metrics; a bad type is an error naming file:line
+           indices) to the same metrics; a bad type is an error naming file:line;
+           a fresh run in a used run.dir needs --overwrite
   plot     `fasrl plot` draws every figure the run has data for, and its ROC
            operating point (recomputed by matplotlib's script from the score
            files) is the report's test APCER/BPCER
@@ -68,6 +69,18 @@ def reports(tmp):
     out = run([FASRL, "eval", "scores", "--dev", dev, "--test", bad], expect_rc=1)
     assert "bad.csv:3" in out and "'photo'" in out and "face_swap" in out, out
     print("reports keyed by step with their checkpoint; the final one kept; score files by name or index agree")
+    # A fresh run in a used run.dir is refused unless --overwrite, which replaces the old run.
+    train = [FASRL, "train", "--config", CONFIG, f"data.dataset={data}", f"run.dir={run_dir}", "train.steps=20",
+             "train.checkpoint_every=10", "train.log_every=10", "run.threads_per_rank=2"]
+    out = run(train + ["train.resume=false"], expect_rc=1)
+    assert "already holds a run (checkpoints, metrics.jsonl, tb, eval" in out and "--overwrite" in out, out
+    out = run(train + ["--overwrite"])
+    assert "removed the earlier run's checkpoints, metrics.jsonl, tb, eval" in out, out
+    steps = [json.loads(l)["step"] for l in open(os.path.join(run_dir, "metrics.jsonl")) if '"loss"' in l]
+    assert steps == [10, 20] and sorted(os.listdir(os.path.join(run_dir, "checkpoints"))) == [
+        "latest", "step-000010", "step-000020"], (steps, os.listdir(os.path.join(run_dir, "checkpoints")))
+    assert sorted(os.listdir(ev)) == ["report.json", "scores-dev.csv", "scores-test.csv", "step-000020"], os.listdir(ev)
+    print("train.resume=false in a used run.dir refused; --overwrite starts the run afresh")
 
 
 def load_scores(dev, test, tmp):
