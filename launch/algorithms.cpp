@@ -62,6 +62,13 @@ TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world
   if (roles.num_rollout < 1)
     raise(ErrorKind::kConfig, "train.grpo.learners = ", roles.num_learners, " of ", world.size,
           " ranks leaves no rollout worker: start more ranks or lower train.grpo.learners");
+  // Learner r reads from worker r % workers: workers beyond the learner count would never be read
+  // and sit idle all run (on a cluster: idle GPUs).
+  if (roles.num_rollout > roles.num_learners)
+    raise(ErrorKind::kConfig, world.size, " ranks with train.grpo.learners = ", roles.num_learners, " make ",
+          roles.num_rollout, " rollout workers, but each learner reads from one worker, so ",
+          roles.num_rollout - roles.num_learners, " would sit idle: start ", 2 * roles.num_learners,
+          " ranks, or raise train.grpo.learners to ", (world.size + 1) / 2, " or more");
   if (roles.role == comm::Role::kRollout) {
     rollout::RolloutJob job{config.run(), config.data(), config.mllm(), g, config.qa(), config.comm(), config.train().steps()};
     rollout::run_rollout_worker(job, roles, world.comm);

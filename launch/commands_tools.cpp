@@ -119,6 +119,7 @@ int cmd_version(const Args& args) {
 #else
       "not compiled"
 #endif
+            << "\n  blas " << (loaded_blas_library().empty() ? "not identified" : loaded_blas_library())
             << "\n  matmul fp32 " << check_matmul_speed() << " GFLOP/s (" << torch::get_num_threads() << " threads)\n";
   return 0;
 }

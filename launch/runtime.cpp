@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/timer.h"
@@ -30,6 +32,18 @@ int configure_threads(const proto::RunConfig& run) {
   return threads;
 }
 
+std::string loaded_blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    if (file.find("blas") != std::string::npos || file.find("libmkl") != std::string::npos) return path;
+  }
+  return "";
+}
+
 double check_matmul_speed() {
   torch::NoGradGuard guard;
   const int64_t n = 512;
@@ -43,9 +57,17 @@ double check_matmul_speed() {
   }
   const double gflops = 2.0 * n * n * n * reps / clock.seconds() / 1e9;
   // OpenBLAS gives ~97 GFLOP/s per core here, reference BLAS ~5.
-  if (gflops < 15.0 * torch::get_num_threads() / 2.0 && gflops < 20.0)
-    LOG(WARNING) << "fp32 matmul runs at " << gflops
-                 << " GFLOP/s: LibTorch is probably linked to the reference BLAS; install libopenblas0-openmp";
+  const std::string blas = loaded_blas_library();
+  const bool reference = blas.find("/blas/libblas") != std::string::npos;  // Debian's libblas3 (netlib)
+  const bool known_fast = blas.find("openblas") != std::string::npos || blas.find("mkl") != std::string::npos ||
+                          blas.find("blis") != std::string::npos || blas.find("atlas") != std::string::npos;
+  if (reference)
+    LOG(WARNING) << "fp32 matmul runs at " << gflops << " GFLOP/s on the reference BLAS (" << blas
+                 << "): install libopenblas0-openmp (DESIGN.md section 3)";
+  else if (!known_fast && gflops < 15.0 * torch::get_num_threads() / 2.0 && gflops < 20.0)
+    LOG(WARNING) << "fp32 matmul runs at " << gflops << " GFLOP/s and the BLAS library could not be identified ("
+                 << (blas.empty() ? "none mapped" : blas) << "): either the machine is busy or LibTorch uses a slow "
+                 << "BLAS; OpenBLAS (libopenblas0-openmp) gives ~100 GFLOP/s per core";
   return gflops;
 }
 
