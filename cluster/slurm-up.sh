@@ -41,6 +41,10 @@ SlurmdLogFile=$DIR/log/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
+# sacct needs slurmdbd (and MariaDB), which this single-host SLURM does not run;
+# finished jobs are recorded one line each in log/jobcomp.log instead.
+JobCompType=jobcomp/filetxt
+JobCompLoc=$DIR/log/jobcomp.log
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill

@@ -4,7 +4,7 @@
 #   synthetic faces -> MoAE-CR on 2 learners -> its test evaluation ->
 #   knowledge-graph QA -> SFT of the reasoning MLLM on 2 learners -> GRPO with
 #   2 learners + 1 rollout worker -> evaluation -> export of both models ->
-#   fasrl infer on one test sample (rationale + answer)
+#   fasrl infer on one test sample (rationale + answer), with plots of every run
 # and a summary table. Outputs: runs/quickstart/ (runs, logs, exports) and
 # data/quickstart/ (datasets); both are replaced on every run.
 set -euo pipefail
@@ -70,6 +70,11 @@ stage "GRPO eval" $FASRL eval "${GRPO[@]}"
 row "GRPO eval" "test ACER $(field acer "$OUT/logs/GRPO eval.log" first), AUC $(field auc "$OUT/logs/GRPO eval.log" first) (from P(attack))" \
     "$OUT/grpo/eval/report.json"
 
+# Figures of the three runs (matplotlib): losses, rewards, evaluations, ROC/DET, APCER per attack type.
+stage "plots" bash -c "$FASRL plot $OUT/moae_cr && $FASRL plot $OUT/sft && $FASRL plot $OUT/grpo"
+row "plots" "$(ls $OUT/moae_cr/plots $OUT/sft/plots $OUT/grpo/plots | grep -c png) PNGs: losses, rewards, ROC/DET, APCER per type" \
+    "$OUT/{moae_cr,sft,grpo}/plots"
+
 # 3. Export both and ask the reasoning model about one test sample.
 stage "export" bash -c "$FASRL export ${MOAE[*]} --out $OUT/export/moae_cr && $FASRL export ${GRPO[*]} --out $OUT/export/mllm"
 row "export" "MoAE-CR (dev threshold) and MLLM (HF names)" "$OUT/export/{moae_cr,mllm}"
@@ -87,3 +92,6 @@ printf '%s\n' "${ROWS[@]}"
 echo
 echo "The reasoning model on $OUT/sample/ (fasrl infer):"
 tail -1 "$OUT/logs/infer.log"
+echo
+echo "Curves: $OUT/*/plots/*.png, or live in TensorBoard: tensorboard --logdir $OUT (each run writes tb/ event files)."
+echo "Next: docs/first-hour.md (your own images, your own SLURM cluster)."

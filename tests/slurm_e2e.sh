@@ -27,4 +27,6 @@ grep -q "resuming from .*step-000009" "$TMP/job.out" || { echo "FAIL: requeued j
 grep -q "trained 30 steps" "$TMP/job.out" || { echo "FAIL: training did not finish"; exit 1; }
 [ -f "$TMP/run/checkpoints/step-000030/manifest.json" ] || { echo "FAIL: no final checkpoint"; exit 1; }
 /usr/bin/python3 -c "import json; r = json.load(open('$TMP/run/eval/report.json')); assert 0 <= r['acer'] <= 1 and r['num_live'] > 0, r"
-echo "slurm e2e: sbatch job preempted at step 9, requeued, resumed, finished 30 steps with checkpoint and report"
+# Job records without slurmdbd: the job completion log has the finished job.
+grep -q "JobState=COMPLETED" "$TMP/slurm/log/jobcomp.log" || { echo "FAIL: no COMPLETED record in jobcomp.log"; cat "$TMP/slurm/log/jobcomp.log" 2>/dev/null; exit 1; }
+echo "slurm e2e: sbatch job preempted at step 9, requeued, resumed, finished 30 steps with checkpoint and report; recorded in jobcomp.log"
