@@ -24,7 +24,14 @@ DatasetWriter::DatasetWriter(std::string dir, Manifest manifest, std::vector<int
   make_dirs(dir_);
 }
 
-DatasetWriter::~DatasetWriter() = default;  // an unfinished shard stays a .partial file (ShardWriter)
+DatasetWriter::~DatasetWriter() = default;
+
+void DatasetWriter::show_progress(ProgressMeter* meter) {
+  progress_ = meter;
+  int64_t total = 0;
+  for (int64_t rows : shard_rows_) total += rows;
+  if (progress_) progress_->start(total);
+}  // an unfinished shard stays a .partial file (ShardWriter)
 
 void DatasetWriter::add(const Sample& sample) {
   if (!writer_) {
@@ -39,6 +46,7 @@ void DatasetWriter::add(const Sample& sample) {
   }
   writer_->add(sample);
   ++written_;
+  if (progress_) progress_->advance();
   if (written_ == shard_end_) close_shard();
 }
 
@@ -52,6 +60,7 @@ void DatasetWriter::close_shard() {
 }
 
 const Manifest& DatasetWriter::finish() {
+  if (progress_) progress_->finish();
   if (writer_ || manifest_.shards.size() != shard_rows_.size())
     raise(ErrorKind::kInternal, dir_, ": finished after ", written_, " samples, before the last shard was full");
   manifest_.save(dir_);

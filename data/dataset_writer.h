@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress_meter.h"
 #include "data/manifest.h"
 #include "data/shard_writer.h"
 
@@ -23,6 +24,8 @@ class DatasetWriter {
   DatasetWriter(std::string dir, Manifest manifest, std::vector<int64_t> shard_rows, int compression_level);
   ~DatasetWriter();
   void add(const Sample& sample);
+  // Counts each added sample on `meter` (started here with the total rows); null: none.
+  void show_progress(ProgressMeter* meter);
   Manifest& manifest() { return manifest_; }
   int64_t written() const { return written_; }
   // Every shard must be full; writes manifest.json and returns the manifest.
@@ -36,6 +39,7 @@ class DatasetWriter {
   ShardLayout layout_;
   std::unique_ptr<ShardWriter> writer_;
   int64_t written_ = 0, shard_end_ = 0;
+  ProgressMeter* progress_ = nullptr;
 };
 
 }  // namespace fasrl::data

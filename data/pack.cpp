@@ -96,6 +96,7 @@ int64_t pack_dataset(const PackOptions& o) {
           " distinct subjects; protocols need at least 3 (train/dev/test folds)");
 
   DatasetWriter writer(o.out_dir, m, even_shard_rows(static_cast<int64_t>(rows.size()), o.samples_per_shard), o.compression_level);
+  writer.show_progress(o.progress);
   for (const Row& r : rows) {
     Sample s;
     s.sample_id = r.sample_id;

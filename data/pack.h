@@ -11,6 +11,8 @@
 #pragma once
 #include <string>
 
+#include "core/progress_meter.h"
+
 namespace fasrl::data {
 
 struct PackOptions {
@@ -22,6 +24,7 @@ struct PackOptions {
   int compression_level = 4;
   int64_t max_pixels = int64_t{1} << 26;  // per source image (data/image_codec.h)
   std::string name = "packed";
+  ProgressMeter* progress = nullptr;  // counts packed samples (null: silent)
 };
 
 int64_t pack_dataset(const PackOptions& options);  // returns samples written

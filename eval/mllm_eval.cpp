@@ -43,7 +43,7 @@ std::vector<double> candidate_logprobs(models::MllmImpl& m, const std::vector<in
 
 SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, const reasoning::KnowledgeGraph& kg,
                        const proto::LoaderConfig& data, const std::string& qa_field, const proto::MllmEvalConfig& settings,
-                       const proto::RewardConfig& weights, const std::string& split) {
+                       const proto::RewardConfig& weights, const std::string& split, ProgressMeter* progress) {
   proto::LoaderConfig lc = data;
   lc.set_split(split);
   lc.set_shuffle(false);
@@ -65,6 +65,7 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
 
   SplitScore out;
   int64_t seen = 0;
+  if (progress) progress->start(limit, "eval " + split);
   while (seen < limit) {
     const data::Batch batch = loader.next();
     const int64_t b = std::min<int64_t>(batch.size(), limit - seen);
@@ -129,7 +130,9 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
       }
     }
     seen += b;
+    if (progress) progress->advance(b);
   }
+  if (progress) progress->finish();
   return out;
 }
 
@@ -155,13 +158,14 @@ double KindScore::majority() const {
 
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
                              const proto::LoaderConfig& data, const std::string& qa_field,
-                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& weights) {
+                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& weights,
+                             ProgressMeter* progress) {
   torch::NoGradGuard no_grad;
   model->eval();
   MllmEvaluation e;
   e.protocol = data.protocol();
-  e.dev = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "dev");
-  e.test = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "test");
+  e.dev = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "dev", progress);
+  e.test = score_split(model, tokenizer, kg, data, qa_field, settings, weights, "test", progress);
   auto both_classes = [](const metrics::ScoredSamples& s) {
     const auto attacks = std::count(s.is_attack.begin(), s.is_attack.end(), 1);
     return attacks > 0 && attacks < static_cast<int64_t>(s.size());

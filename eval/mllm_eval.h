@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress_meter.h"
 #include "eval/eval_outputs.h"
 #include "metrics/fas_metrics.h"
 #include "reasoning/fakg.h"
@@ -46,10 +47,12 @@ struct MllmEvaluation {
   metrics::FasReport fas;
 };
 
-// QA items come from text field `qa_field` (qa.field).
+// QA items come from text field `qa_field` (qa.field). `progress` counts the
+// samples of each split ("eval dev", "eval test"); null: silent.
 MllmEvaluation evaluate_mllm(models::Mllm& model, const models::BpeTokenizer& tokenizer, const reasoning::KnowledgeGraph& kg,
                              const proto::LoaderConfig& data, const std::string& qa_field,
-                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& reward);
+                             const proto::MllmEvalConfig& settings, const proto::RewardConfig& reward,
+                             ProgressMeter* progress = nullptr);
 // One flat metrics row: <kind>_accuracy, _ranked_accuracy, _reward per kind of
 // the test split, mean_reward over kinds, auc and acer.
 std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/progress_meter.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "data/dataset_tools.h"
@@ -55,7 +56,8 @@ void claim_output_dataset(const std::string& dir, const Args& args) {
 int cmd_synth(const Args& args) {
   const proto::JobConfig config = load_job_config(args);
   claim_output_dataset(config.synth().out_dir(), args);
-  const auto summary = synth::synthesize_dataset(config.synth());
+  ProgressMeter progress("synth", stderr);
+  const auto summary = synth::synthesize_dataset(config.synth(), &progress);
   std::cout << "wrote " << summary.samples << " samples in " << summary.shards << " shards to "
             << config.synth().out_dir() << " (" << summary.seconds << " s)\n";
   return 0;
@@ -73,6 +75,8 @@ int cmd_pack(const Args& args) {
   o.max_pixels = args.get_int("max-pixels", static_cast<int>(o.max_pixels));
   o.name = args.get("name", o.name);
   claim_output_dataset(o.out_dir, args);
+  ProgressMeter progress("pack", stderr);
+  o.progress = &progress;
   const int64_t n = data::pack_dataset(o);
   std::cout << "packed " << n << " samples into " << o.out_dir << "\n";
   return 0;
@@ -88,7 +92,8 @@ int cmd_qa(const Args& args) {
   if (qc.kinds_size() > 0) o.kinds.assign(qc.kinds().begin(), qc.kinds().end());
   o.seed = qc.seed();
   claim_output_dataset(args.get("out"), args);
-  const auto s = synth::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field());
+  ProgressMeter progress("qa", stderr);
+  const auto s = synth::add_qa_to_dataset(args.get("dataset"), args.get("out"), kg, o, qc.field(), &progress);
   std::cout << "wrote " << s.items << " QA items (" << s.paths << " reasoning paths) for " << s.samples << " samples to "
             << args.get("out") << " (/text/" << qc.field() << ")\n";
   return 0;

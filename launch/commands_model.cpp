@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/progress_meter.h"
 #include "data/augment.h"
 #include "reasoning/fakg.h"
 #include "data/image_codec.h"
@@ -96,8 +97,10 @@ int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, con
   models::copy_weights(*bundle.model, ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
   data.set_image_size(config.mllm().vision().image_size());
+  ProgressMeter progress("eval", stderr);
   const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
-                                        data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward());
+                                        data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward(),
+                                        &progress);
   std::cout << eval::write_mllm_report(config.run().dir(), {ck.state.step, dir}, e, manifest.fine_labels) << "\n";
   return 0;
 }

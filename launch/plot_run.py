@@ -71,9 +71,9 @@ def plot_losses(steps, algorithm):
 
 
 def plot_rewards(steps):
-    terms = [k for k in REWARD_TERMS if series(steps, k)[0]]
-    if not terms:
+    if not series(steps, "reward")[0]:
         return
+    terms = ["reward"] + [k for k in REWARD_TERMS[1:] if any(v != 0 for v in series(steps, k)[1])]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for k in terms:
         axes[0].plot(*series(steps, k), label=k)
@@ -83,10 +83,13 @@ def plot_rewards(steps):
         axes[0].fill_between(x, [a - b for a, b in zip(y, sd)], [a + b for a, b in zip(y, sd)], alpha=0.2)
     axes[0].set(title="GRPO reward per component (band: group std)", xlabel="step")
     axes[0].legend()
-    axes[1].plot(*series(steps, "kl"), label="kl")
-    axes[1].plot(*series(steps, "clip_fraction"), label="clip fraction")
-    axes[1].set(title="KL to the reference, clipped share", xlabel="step")
-    axes[1].legend()
+    for key, label in (("entropy", "entropy"), ("kl", "KL to the reference"), ("clip_fraction", "clipped share")):
+        x, y = series(steps, key)
+        if any(v != 0 for v in y):
+            axes[1].plot(x, y, label=label)
+    axes[1].set(title="policy entropy, KL, clipping (non-zero ones)", xlabel="step")
+    if axes[1].lines:
+        axes[1].legend()
     axes[2].plot(*series(steps, "response_length"))
     axes[2].set(title="mean response length (tokens)", xlabel="step")
     save(fig, "rewards.png", "reward per component: " + ", ".join(terms))

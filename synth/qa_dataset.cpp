@@ -14,7 +14,8 @@ using namespace fasrl::data;
 using namespace fasrl::reasoning;
 
 QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string& out_dir, const reasoning::KnowledgeGraph& kg,
-                                   const reasoning::QaOptions& options, const std::string& field) {
+                                   const reasoning::QaOptions& options, const std::string& field,
+                                   ProgressMeter* progress) {
   if (std::filesystem::weakly_canonical(in_dir) == std::filesystem::weakly_canonical(out_dir))
     raise(ErrorKind::kInvalidArgument, "data qa: --out must differ from --dataset (", in_dir, ")");
   const Dataset in(in_dir);
@@ -27,6 +28,7 @@ QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string&
   std::vector<int64_t> shard_rows;  // the input's shards, one to one
   for (int sh = 0; sh < in.num_shards(); ++sh) shard_rows.push_back(in.shard(sh).size());
   DatasetWriter writer(out_dir, m, shard_rows, 4);
+  writer.show_progress(progress);
   QaDatasetSummary summary;
   for (int sh = 0; sh < in.num_shards(); ++sh) {
     const ShardReader& reader = in.shard(sh);

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "core/progress_meter.h"
 #include "reasoning/fakg.h"
 #include "reasoning/qa_items.h"
 
@@ -15,6 +16,7 @@ struct QaDatasetSummary {
   int64_t samples = 0, items = 0, paths = 0;
 };
 QaDatasetSummary add_qa_to_dataset(const std::string& in_dir, const std::string& out_dir, const reasoning::KnowledgeGraph& kg,
-                                   const reasoning::QaOptions& options, const std::string& field);
+                                   const reasoning::QaOptions& options, const std::string& field,
+                                   ProgressMeter* progress = nullptr);
 
 }  // namespace fasrl::synth

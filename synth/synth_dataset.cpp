@@ -31,7 +31,7 @@ void validate(const proto::SynthConfig& c) {
 }
 }  // namespace
 
-SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
+SynthSummary synthesize_dataset(const proto::SynthConfig& c, ProgressMeter* progress) {
   validate(c);
   Stopwatch clock;
   Manifest m;
@@ -44,6 +44,7 @@ SynthSummary synthesize_dataset(const proto::SynthConfig& c) {
   const int64_t total = static_cast<int64_t>(c.num_subjects()) * c.samples_per_subject();
   const int num_attack_types = static_cast<int>(m.fine_labels.size()) - 1;
   DatasetWriter writer(c.out_dir(), m, even_shard_rows(total, c.samples_per_shard()), c.compression_level());
+  writer.show_progress(progress);
 
   for (int subject = 0; subject < c.num_subjects(); ++subject) {
     const SubjectLook look = make_subject_look(c.seed(), subject);

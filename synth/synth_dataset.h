@@ -1,6 +1,7 @@
 // `fasrl data synth`: writes a complete synthetic dataset directory (shards +
 // manifest with hashes and standard protocols). Deterministic in the config.
 #pragma once
+#include "core/progress_meter.h"
 #include "proto/config.pb.h"
 
 namespace fasrl::synth {
@@ -11,6 +12,7 @@ struct SynthSummary {
   double seconds = 0;
 };
 
-SynthSummary synthesize_dataset(const fasrl::proto::SynthConfig& config);
+// `progress`: counts written samples (null: silent).
+SynthSummary synthesize_dataset(const fasrl::proto::SynthConfig& config, ProgressMeter* progress = nullptr);
 
 }  // namespace fasrl::synth

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <string>
+#include <vector>
 
+#include "core/progress_meter.h"
 #include "trainer/progress.h"
 #include "trainer/tensorboard_writer.h"
 
@@ -74,4 +77,37 @@ TEST(TensorBoard, RowsBecomeTaggedScalars) {
   const auto ev = fasrl::trainer::row_scalars(nlohmann::json::parse(R"({"eval":"final","step":600,"acer":0.5})"));
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].first, "eval/acer");
+}
+
+// ---- The progress line of long non-training commands (core/progress_meter.h) ----
+
+TEST(ProgressMeter, LineShowsCountRateAndEta) {
+  fasrl::ProgressMeter m("synth", nullptr);
+  m.start(4800);
+  EXPECT_EQ(m.text(1200, 4.0), "synth 1200/4800 (25%) | 300/s | ETA 12s");
+  EXPECT_EQ(m.text(4800, 15.0), "synth 4800/4800 (100%) in 15s | 320/s");
+  EXPECT_EQ(m.text(0, 0.0), "synth 0/4800 (0%)");
+  m.start(10, "eval dev");
+  EXPECT_EQ(m.text(2, 10.0), "eval dev 2/10 (20%) | 5.0 s each | ETA 40s");
+}
+
+TEST(ProgressMeter, LogFilesGetALineEachTenthAndOneAtTheEnd) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    fasrl::ProgressMeter m("pack", f);  // a file: plain lines, never redrawn
+    m.start(200);
+    for (int i = 0; i < 200; ++i) m.advance();
+    m.finish();
+    m.finish();  // once
+  }
+  std::rewind(f);
+  std::vector<std::string> lines;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, f)) lines.emplace_back(buf);
+  std::fclose(f);
+  ASSERT_EQ(lines.size(), 10u);  // 10%, 20%, ..., 90%, then the final line
+  EXPECT_EQ(lines[0].rfind("pack 20/200 (10%)", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[9].rfind("pack 200/200 (100%) in ", 0), 0u) << lines[9];
+  for (const auto& l : lines) EXPECT_EQ(l.find('\r'), std::string::npos);
 }

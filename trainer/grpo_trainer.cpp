@@ -149,7 +149,9 @@ GrpoResult train_grpo(const GrpoJob& job, const comm::RoleSplit& roles, MPI_Comm
     publisher.wait_all();
   };
   auto evaluate = [&](const char* when) {
-    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.qa.field(), job.mllm_eval, g.reward());
+    session.end_progress_line();
+    ProgressMeter progress("eval", stderr);  // rank 0 evaluates
+    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, eval_data, job.qa.field(), job.mllm_eval, g.reward(), &progress);
     session.log(eval::mllm_eval_row(e, when, state.step));
     return e;
   };

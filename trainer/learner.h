@@ -77,6 +77,10 @@ class LearnerSession {
   // TensorBoard scalars (run.dir/tb); step rows
   // (with "loss") as the progress line, other rows (evaluations) as log lines.
   void log(const nlohmann::json& row);
+  // Ends the progress line on rank 0 so other output (an evaluation's progress) starts on its own line.
+  void end_progress_line() {
+    if (progress_) progress_->break_line();
+  }
 
  private:
   StateLayout state_layout() const;

@@ -7,15 +7,6 @@
 
 namespace fasrl::trainer {
 
-std::string format_duration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  else std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60));
-  return buf;
-}
-
 ProgressLine::ProgressLine(int64_t total_steps, int64_t start_step, std::FILE* out)
     : total_(total_steps), start_(start_step), out_(out), redraw_(out && isatty(fileno(out))) {}
 

@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/progress_meter.h"
 #include "core/timer.h"
 
 namespace fasrl::trainer {
 
-// "42s", "3m05s", "1h02m".
-std::string format_duration(double seconds);
+using fasrl::format_duration;  // "42s", "3m05s", "1h02m" (core/progress_meter.h)
 
 class ProgressLine {
  public:

@@ -33,7 +33,10 @@ SftResult train_sft(const SftJob& job, MPI_Comm learners) {
   data::Loader loader(dataset, data_config, rank, world, job.learner.run.seed(), session.start_cursor());
 
   auto evaluate = [&](const char* when) {
-    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, data_config, job.qa.field(), job.mllm_eval, proto::RewardConfig());
+    session.end_progress_line();
+    ProgressMeter progress("eval", stderr);  // rank 0 evaluates
+    const auto e = eval::evaluate_mllm(model, bundle.tokenizer, kg, data_config, job.qa.field(), job.mllm_eval,
+                                       proto::RewardConfig(), &progress);
     session.log(eval::mllm_eval_row(e, when, state.step));
     return e;
   };
