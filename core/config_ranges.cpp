@@ -22,8 +22,9 @@ const std::set<std::string> kPositive = {
     "merge_size", "min_pixels", "max_pixels", "image_std", "projector_hidden", "paths_per_sample", "learners",
     "group_size", "prompts_per_batch", "max_new_tokens", "bucket_cap_mb", "first_bucket_mb",
     "prefetch_batches", "advantage_eps", "overlong_penalty_factor"};
-// Sizes whose 0 means "take it from elsewhere" (data.image_size: the dataset's).
-const std::set<std::string> kZeroMeansDefault = {"data.image_size"};
+// A size whose schema default is 0 takes it from elsewhere when 0 (data.image_size:
+// the dataset's; slots_per_expert: SoftMoE's tokens x heads / experts;
+// projector_hidden: the decoder width); see zero_is_schema_default.
 // Probabilities and fractions.
 const std::set<std::string> kFraction = {"missing_modality_prob", "live_fraction", "crop_scale_min", "min_lr_ratio",
                                          "answer_swap_fraction", "top_p", "beta1", "beta2"};
@@ -40,6 +41,21 @@ double number(const Message& m, const Reflection* r, const FieldDescriptor* f, i
     case FieldDescriptor::CPPTYPE_FLOAT: return rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f);
     case FieldDescriptor::CPPTYPE_DOUBLE: return rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
     default: return 0;
+  }
+}
+
+// Whether 0 is the field's own schema default (its "unset, derive it" value):
+// such a 0 is accepted, so a filled-in effective config always checks again.
+bool zero_is_schema_default(const FieldDescriptor* f) {
+  if (f->is_repeated()) return false;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: return f->default_value_int32() == 0;
+    case FieldDescriptor::CPPTYPE_INT64: return f->default_value_int64() == 0;
+    case FieldDescriptor::CPPTYPE_UINT32: return f->default_value_uint32() == 0;
+    case FieldDescriptor::CPPTYPE_UINT64: return f->default_value_uint64() == 0;
+    case FieldDescriptor::CPPTYPE_FLOAT: return f->default_value_float() == 0;
+    case FieldDescriptor::CPPTYPE_DOUBLE: return f->default_value_double() == 0;
+    default: return false;
   }
 }
 
@@ -72,7 +88,7 @@ void check(const Message& m, const std::string& prefix, const std::string& sourc
       const double v = number(m, r, f, i);
       const char* want = nullptr;
       if (v != v) want = "a number, not NaN";
-      else if (kPositive.count(f->name()) && !(v > 0) && !(v == 0 && kZeroMeansDefault.count(key))) want = "positive";
+      else if (kPositive.count(f->name()) && !(v > 0) && !(v == 0 && zero_is_schema_default(f))) want = "positive";
       else if (kFraction.count(f->name()) && !(v >= 0 && v <= 1)) want = "between 0 and 1";
       else if (v < 0) want = "not negative";
       if (want) raise(ErrorKind::kConfig, source, ": ", key, " = ", v, ": must be ", want);

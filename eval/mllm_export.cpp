@@ -50,10 +50,13 @@ void export_qwen_vl(const std::string& checkpoint_dir, models::MllmBundle& bundl
   if (ip.image_mean().empty()) processor["image_mean"] = {0.48145466, 0.4578275, 0.40821073};
   if (ip.image_std().empty()) processor["image_std"] = {0.26862954, 0.26130258, 0.27577711};
   atomic_write_file(join_path(out_dir, "preprocessor_config.json"), processor.dump(2) + "\n");
-  const std::string source = config.init_from();
+  // The checkpoint's copies (self-contained checkpoints carry them), else the starting model's.
   for (const char* extra : {"generation_config.json", "chat_template.json", "tokenizer_config.json"})
-    if (!source.empty() && path_exists(join_path(source, extra)))
-      atomic_write_file(join_path(out_dir, extra), read_file(join_path(source, extra)));
+    for (const std::string& source : {checkpoint_dir, config.init_from()})
+      if (!source.empty() && path_exists(join_path(source, extra))) {
+        atomic_write_file(join_path(out_dir, extra), read_file(join_path(source, extra)));
+        break;
+      }
   const std::string config_path = join_path(out_dir, "config.json");
   json cfg = json::parse(read_file(config_path));
   json block = fasrl_block(config, modalities, channels, checkpoint_dir);
@@ -69,7 +72,8 @@ void export_qwen_vl(const std::string& checkpoint_dir, models::MllmBundle& bundl
 void export_mllm(const std::string& checkpoint_dir, const TensorMap& checkpoint_weights, const proto::MllmConfig& config,
                  const std::vector<std::string>& modalities, const std::vector<int>& channels,
                  const std::string& out_dir) {
-  models::MllmBundle bundle = models::load_mllm(config, modalities);  // checks the tokenizer against the model
+  // The checkpoint's weights replace the initial ones: init_from is not read.
+  models::MllmBundle bundle = models::load_mllm(config, modalities, /*init_weights=*/false);  // checks the tokenizer
   models::copy_weights(*bundle.model, checkpoint_weights, join_path(checkpoint_dir, "model.safetensors"));
   if (bundle.model->is_qwen_vl()) return export_qwen_vl(checkpoint_dir, bundle, modalities, channels, out_dir);
   TensorMap weights;  // exactly the configured model's parameters, float32

@@ -6,7 +6,10 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/yaml_proto.h"
+#include "data/manifest.h"
+#include "data/modality_selection.h"
 #include "eval/mllm_eval.h"
+#include "models/mllm.h"
 #include "rollout/reward_shaping.h"
 #include "rollout/worker.h"
 #include "trainer/grpo_loss.h"
@@ -20,6 +23,30 @@ namespace {
 // The learner settings of every loop: run, optimiser, loop keys, comm, and the effective config.
 trainer::LearnerSpec learner_spec(const proto::JobConfig& config) {
   return {config.run(), config.optim(), loop_settings(config.train()), config.comm(), message_to_json(config)};
+}
+
+// MLLM runs store a self-contained config in every checkpoint, so that eval
+// and export of a checkpoint need nothing else: the MLLM config resolved (a
+// Qwen2.5-VL's architecture and processor read from mllm.init_from), init_from
+// cleared (its weights are in the checkpoint), the tokenizer as the
+// checkpoint's own tokenizer.json (with the starting model's generation and
+// chat-template files when it had them), and the modalities trained on.
+trainer::LearnerSpec mllm_learner_spec(const proto::JobConfig& config) {
+  trainer::LearnerSpec spec = learner_spec(config);
+  proto::JobConfig stored = config;
+  proto::MllmConfig mllm = models::resolve_mllm_config(config.mllm());
+  spec.checkpoint_files["tokenizer.json"] = read_file(mllm.tokenizer());
+  const std::string& source = config.mllm().init_from();
+  for (const char* extra : {"generation_config.json", "chat_template.json", "tokenizer_config.json"})
+    if (!source.empty() && path_exists(join_path(source, extra))) spec.checkpoint_files[extra] = read_file(join_path(source, extra));
+  mllm.clear_init_from();
+  mllm.set_tokenizer("tokenizer.json");  // the checkpoint's own copy
+  *stored.mutable_mllm() = mllm;
+  stored.mutable_data()->clear_modalities();
+  for (const auto& name : data::select_modalities(data::Manifest::load(config.data().dataset()), config.data()).names)
+    stored.mutable_data()->add_modalities(name);
+  spec.config_json = message_to_json(stored);
+  return spec;
 }
 
 TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& world) {
@@ -36,7 +63,7 @@ TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& wo
 }
 
 TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world) {
-  trainer::SftJob job{learner_spec(config),      config.data(), config.mllm(), config.train().sft(),
+  trainer::SftJob job{mllm_learner_spec(config), config.data(), config.mllm(), config.train().sft(),
                       config.train().mllm_eval(), config.qa()};
   const auto result = trainer::train_sft(job, world.comm);
   if (world.rank == 0 && !result.preempted) {
@@ -74,7 +101,7 @@ TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world
     rollout::run_rollout_worker(job, roles, world.comm);
     return {config.train().steps(), false};
   }
-  trainer::GrpoJob job{learner_spec(config), config.data(), config.mllm(), g, config.train().mllm_eval(), config.qa()};
+  trainer::GrpoJob job{mllm_learner_spec(config), config.data(), config.mllm(), g, config.train().mllm_eval(), config.qa()};
   const auto result = trainer::train_grpo(job, roles, world.comm);
   if (world.rank == 0 && !result.preempted) {
     std::cout << "trained " << result.steps << " GRPO steps (" << roles.num_learners << " learners, "

@@ -7,8 +7,9 @@
 
 namespace fasrl::launch {
 
-// --config F (or the schema defaults) with k.sub=value overrides, defaults filled in.
-proto::JobConfig load_job_config(const Args& args);
+// --config F (else `fallback_file` when given, else the schema defaults) with
+// k.sub=value overrides, defaults filled in.
+proto::JobConfig load_job_config(const Args& args, const std::string& fallback_file = "");
 
 // commands_data.cpp
 int cmd_synth(const Args& args);

@@ -10,11 +10,13 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress_meter.h"
+#include "core/yaml_proto.h"
 #include "data/augment.h"
 #include "reasoning/fakg.h"
 #include "data/image_codec.h"
 #include "data/manifest.h"
 #include "data/modality_selection.h"
+#include "data/schema.h"
 #include "reasoning/response_format.h"
 #include "metrics/fas_metrics.h"
 #include "metrics/score_file.h"
@@ -56,6 +58,47 @@ torch::Tensor load_image_input(const std::string& path, int channels, int size) 
   return t;
 }
 
+// The job config of `fasrl eval|export`: --config F, or with only --checkpoint
+// DIR that checkpoint's own config.json (overrides apply to either).
+proto::JobConfig model_command_config(const Args& args) {
+  const std::string stored = args.has("checkpoint") ? join_path(args.get("checkpoint"), "config.json") : "";
+  if (!args.has("config") && !args.has("checkpoint"))
+    raise(ErrorKind::kInvalidArgument, "give --config F (the run's config: its latest checkpoint is used) or --checkpoint DIR");
+  return load_job_config(args, stored);
+}
+
+// The MLLM a checkpoint holds. A self-contained checkpoint (tokenizer.json
+// beside config.json) carries its resolved MLLM config and modalities, so
+// neither mllm.init_from nor the dataset is read; older ones fall back to the
+// job's config and the dataset's modalities.
+struct CheckpointMllm {
+  proto::MllmConfig mllm;
+  std::vector<std::string> modalities;
+  std::vector<int> channels;
+};
+
+CheckpointMllm checkpoint_mllm(const proto::JobConfig& job, const trainer::Checkpoint& ck, const std::string& dir) {
+  CheckpointMllm out;
+  if (!path_exists(join_path(dir, "tokenizer.json"))) {
+    const data::ModalitySelection selected = data::select_modalities(data::Manifest::load(job.data().dataset()), job.data());
+    return {job.mllm(), selected.names, selected.channels};
+  }
+  proto::JobConfig stored;
+  parse_yaml_config(ck.config_json, join_path(dir, "config.json"), {}, &stored);
+  out.mllm = stored.mllm();
+  out.mllm.set_tokenizer(join_path(dir, "tokenizer.json"));
+  const auto specs = data::default_modalities();
+  for (const auto& name : stored.data().modalities()) {
+    const auto it = std::find_if(specs.begin(), specs.end(), [&](const data::ModalitySpec& m) { return m.name == name; });
+    if (it == specs.end())
+      raise(ErrorKind::kCorruption, dir, "/config.json: data.modalities has '", name, "', not one of rgb, depth, ir");
+    out.modalities.push_back(name);
+    out.channels.push_back(it->channels);
+  }
+  if (out.modalities.empty()) raise(ErrorKind::kCorruption, dir, "/config.json: data.modalities is empty");
+  return out;
+}
+
 // The reasoning MLLM: greedy rationale and answer for the given images.
 int infer_mllm(const Args& args) {
   eval::ExportedMllm ex = eval::load_mllm_export(args.get("model"));
@@ -93,10 +136,13 @@ int infer_mllm(const Args& args) {
 // An sft/grpo checkpoint: the reasoning MLLM's held-out report.
 int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, const std::string& dir) {
   const data::Manifest manifest = data::Manifest::load(config.data().dataset());
-  models::MllmBundle bundle = models::load_mllm(config.mllm(), data::select_modalities(manifest, config.data()).names);
+  const CheckpointMllm held = checkpoint_mllm(config, ck, dir);
+  models::MllmBundle bundle = models::load_mllm(held.mllm, held.modalities, /*init_weights=*/false);
   models::copy_weights(*bundle.model, ck.model, join_path(dir, "model.safetensors"));
   proto::LoaderConfig data = config.data();
-  data.set_image_size(config.mllm().vision().image_size());
+  data.set_image_size(held.mllm.vision().image_size());
+  data.clear_modalities();  // the model's modalities, in its order
+  for (const auto& m : held.modalities) data.add_modalities(m);
   ProgressMeter progress("eval", stderr);
   const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
                                         data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward(),
@@ -108,7 +154,7 @@ int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, con
 }  // namespace
 
 int cmd_eval(const Args& args) {
-  const proto::JobConfig config = load_job_config(args);
+  const proto::JobConfig config = model_command_config(args);
   configure_threads(config.run());
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
@@ -129,14 +175,13 @@ int cmd_eval(const Args& args) {
 
 int cmd_export(const Args& args) {
   if (!args.has("out")) raise(ErrorKind::kInvalidArgument, "export needs --out DIR");
-  const proto::JobConfig config = load_job_config(args);
+  const proto::JobConfig config = model_command_config(args);
   configure_threads(config.run());
   std::string dir;
   const trainer::Checkpoint ck = chosen_checkpoint(args, config, &dir);
   if (find_algorithm(config.train().algorithm()).family == ModelFamily::kReasoningMllm) {
-    const data::ModalitySelection selected =
-        data::select_modalities(data::Manifest::load(config.data().dataset()), config.data());
-    eval::export_mllm(dir, ck.model, config.mllm(), selected.names, selected.channels, args.get("out"));
+    const CheckpointMllm held = checkpoint_mllm(config, ck, dir);
+    eval::export_mllm(dir, ck.model, held.mllm, held.modalities, held.channels, args.get("out"));
     std::cout << "exported " << dir << " to " << args.get("out") << " (HF-style MLLM directory)\n";
     return 0;
   }

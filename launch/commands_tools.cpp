@@ -22,13 +22,14 @@
 
 namespace fasrl::launch {
 
-proto::JobConfig load_job_config(const Args& args) {
+proto::JobConfig load_job_config(const Args& args, const std::string& fallback_file) {
   proto::JobConfig config;
-  if (args.has("config"))
-    load_yaml_config(args.get("config"), args.overrides, &config);
+  const std::string file = args.has("config") ? args.get("config") : fallback_file;
+  if (!file.empty())
+    load_yaml_config(file, args.overrides, &config);
   else
     parse_yaml_config("{}", "<defaults>", args.overrides, &config);
-  check_config_ranges(config, args.has("config") ? args.get("config") + " (with its overrides)" : "<overrides>");
+  check_config_ranges(config, !file.empty() ? file + " (with its overrides)" : "<overrides>");
   fill_defaults(&config);
   return config;
 }

@@ -28,15 +28,18 @@ commands:
                                               resumes from run.dir/checkpoints/latest; a finished run is reported,
                                               not retrained; --overwrite deletes an earlier run in run.dir first
                                               (train.resume=false in a used run.dir is refused without it)
-  eval         --config F [--checkpoint DIR]  FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
+  eval         --config F | --checkpoint DIR [k=v ...]
+                                              FAS metrics of a checkpoint on data.protocol (dev threshold -> test);
                                               sft/grpo: answer accuracy, rewards and FAS metrics of the MLLM.
                                               Writes run.dir/eval/step-N/ (report.json with its step and checkpoint,
                                               per-sample scores-{dev,test}.csv) and the same in run.dir/eval/ unless
                                               that holds a later step's report
-  export       --config F --out DIR [--checkpoint DIR]
+  export       (--config F | --checkpoint DIR) --out DIR [k=v ...]
                                               MoAE-CR: weights + config (input spec, label map, dev threshold);
                                               sft/grpo: HF-style MLLM directory (config.json, model.safetensors,
-                                              tokenizer.json)
+                                              tokenizer.json). With only --checkpoint, eval and export use that
+                                              checkpoint's own config.json (MLLM checkpoints carry their model
+                                              config and tokenizer: nothing else is read but the eval data)
   infer        --model DIR --rgb F [--depth F] [--ir F] [--question Q]
                                               score one sample with an exported MoAE-CR model, or print the
                                               exported MLLM's rationale and answer

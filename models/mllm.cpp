@@ -219,11 +219,11 @@ proto::MllmConfig resolve_mllm_config(const proto::MllmConfig& config) {
   return c;
 }
 
-MllmBundle load_mllm(const proto::MllmConfig& job_config, const std::vector<std::string>& modalities) {
+MllmBundle load_mllm(const proto::MllmConfig& job_config, const std::vector<std::string>& modalities, bool init_weights) {
   const proto::MllmConfig config = resolve_mllm_config(job_config);
   BpeTokenizer tok = BpeTokenizer::load(config.tokenizer());
   Mllm model = make_mllm(config, tok, modalities);
-  if (config.has_init_from() && !config.init_from().empty()) {
+  if (init_weights && config.has_init_from() && !config.init_from().empty()) {
     const std::string& dir = config.init_from();
     if (is_qwen_vl_dir(dir)) {  // HF layout: sharded or not, either name layout, any float dtype
       copy_weights(*model, qwen_vl_canonical_names(load_hf_weights(dir), config.qwen()), dir);

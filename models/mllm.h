@@ -118,7 +118,10 @@ struct MllmBundle {
   BpeTokenizer tokenizer;
   Mllm model{nullptr};
 };
-MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities);
+// `init_weights` false: the model is built but mllm.init_from's weights are
+// not read (the caller loads a checkpoint's over them).
+MllmBundle load_mllm(const proto::MllmConfig& config, const std::vector<std::string>& modalities,
+                     bool init_weights = true);
 
 // The config with what an HF Qwen2.5-VL directory in init_from says filled in:
 // architecture qwen2_5_vl, `qwen` from its config.json, the image processor

@@ -102,6 +102,13 @@ void write_checkpoint_files(const std::string& tmp, const Checkpoint& c) {
   }
   save_safetensors(join_path(tmp, "rng.safetensors"), {{"cpu", c.rng_state}});
   atomic_write_file(join_path(tmp, "config.json"), c.config_json);
+  for (const auto& [name, contents] : c.extra_files) {
+    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.' || name == "manifest.json" ||
+        std::find(files.begin(), files.end(), name) != files.end())
+      raise(ErrorKind::kInternal, "checkpoint extra file '", name, "' is not a free plain name");
+    atomic_write_file(join_path(tmp, name), contents);
+    files.push_back(name);
+  }
   const json state = {{"step", c.state.step},
                       {"data_cursor", {{"epoch", c.state.data_epoch}, {"position", c.state.data_position}}},
                       {"policy_version", c.state.policy_version}};

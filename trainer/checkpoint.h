@@ -5,7 +5,9 @@
 //     optimizer-00000-of-00002.safetensors ...  one file per learner's shard
 //                            (trainer/optimizer_state.h: keys name element ranges)
 //     rng.safetensors        CPU generator state
-//     config.json            the effective job config
+//     config.json            the effective job config (MLLM runs: self-contained,
+//                            see launch/algorithms.cpp checkpoint_config)
+//     tokenizer.json         MLLM runs: the tokenizer the model was trained with
 //     trainer_state.json     step, data cursor, policy version
 //     manifest.json          SHA-256 of every file above
 //   <run>/checkpoints/latest  "step-000100"
@@ -15,6 +17,7 @@
 // favour of the previous one, with an error naming it. No pickle anywhere.
 #pragma once
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +43,9 @@ struct Checkpoint {
   torch::Tensor rng_state;  // uint8, torch's CPU generator
   std::string config_json;
   TrainerState state;
+  // Further files the checkpoint carries (name -> contents, e.g. tokenizer.json),
+  // hashed in the manifest like the rest; on load they stay on disk.
+  std::map<std::string, std::string> extra_files;
 };
 
 // Returns the checkpoint directory written. Keeps the newest `keep` (>= 1).

@@ -196,7 +196,7 @@ void LearnerSession::checkpoint(const data::LoaderCursor& cursor) {
   TensorMap weights;
   for (const auto& [name, param] : params_) weights[name] = param.detach().clone();
   Checkpoint ck{std::move(weights), {}, sharded ? world_ : 0, {}, cpu_rng_state(), spec_.config_json,
-                {state_.step, cursor.epoch, cursor.position, state_.policy_version}};
+                {state_.step, cursor.epoch, cursor.position, state_.policy_version}, spec_.checkpoint_files};
   if (sharded) {
     ck.optimizer_shard = [&](int r) {
       if (r == 0) return std::move(mine);

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +34,7 @@ struct LearnerSpec {
   proto::TrainConfig train;  // steps, logging, checkpoints, hooks (no algorithm sub-messages)
   proto::CommConfig comm;
   std::string config_json;  // stored in every checkpoint
+  std::map<std::string, std::string> checkpoint_files;  // carried by every checkpoint (Checkpoint::extra_files)
 };
 
 class LearnerSession {

@@ -18,7 +18,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 # Arguments: CHECK FASRL SFT_CONFIG ROOT GRPO_CONFIG FIXTURE_PARENT (as sft_runs.py takes them).
-from sft_runs import CHECK, FASRL, PATHS, fixture_run, qa_data  # noqa: E402
+from sft_runs import CHECK, FASRL, PATHS, check_checkpoint_alone, fixture_run, qa_data  # noqa: E402
+from train_runs import weights  # noqa: E402
 from sft_runs import CONFIG as SFT_CONFIG  # noqa: E402
 from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
 
@@ -57,6 +58,10 @@ def learns(tmp):
     assert all(r["staleness"] == 0 for r in train), "max_staleness 0 must be on-policy"
     assert after["mean_reward"] >= before["mean_reward"] + 0.1, (before["mean_reward"], after["mean_reward"])
     assert acc(after) >= acc(before), (acc(before), acc(after))
+    # The GRPO checkpoint carries what export needs; the SFT start (init_from) is not read.
+    final = os.path.join(grpo_dir, "checkpoints", sorted(d for d in os.listdir(os.path.join(grpo_dir, "checkpoints"))
+                                                             if d.startswith("step-"))[-1])
+    check_checkpoint_alone(tmp, final, data, weights(grpo_dir))
 
 
 def protocol(tmp):

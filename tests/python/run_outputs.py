@@ -49,6 +49,13 @@ def reports(tmp):
     at20 = load(os.path.join(ev, "step-000020", "report.json"))
     assert at20["step"] == 20 and at20["checkpoint"] == old, at20
     assert load(os.path.join(ev, "report.json")) == final, "evaluating step 20 replaced the final report"
+    # A checkpoint alone (its config.json is the job's): eval needs no --config.
+    alone = os.path.join(tmp, "alone")
+    run([FASRL, "eval", "--checkpoint", old, f"run.dir={alone}"])
+    again = load(os.path.join(alone, "eval", "report.json"))
+    for key in ("acer", "hter", "auc", "eer", "threshold", "step", "checkpoint"):  # threads differ: float sums may too
+        assert again[key] == at20[key] if isinstance(at20[key], (str, int)) else abs(again[key] - at20[key]) < 1e-5, (
+            key, again[key], at20[key])
     # Score files: attack types by name; eval scores reads names and indices alike.
     dev, test = (os.path.join(ev, f"scores-{s}.csv") for s in ("dev", "test"))
     lines = open(test).read().splitlines()

@@ -141,6 +141,28 @@ def check_export(tmp, run_dir, data):
     print("export: tensors identical (numpy), HF names, infer answers", answers)
 
 
+def check_checkpoint_alone(tmp, checkpoint, data, expected):
+    """A checkpoint moved away from its run needs nothing else: its config.json is
+    self-contained (no mllm.init_from, its own tokenizer.json, the modalities), so
+    `fasrl export --checkpoint DIR` alone writes the same tensors, and `fasrl eval
+    --checkpoint DIR data.dataset=...` evaluates it, its report naming that checkpoint."""
+    moved = os.path.join(tmp, "moved", os.path.basename(checkpoint))
+    shutil.copytree(checkpoint, moved)
+    stored = json.load(open(os.path.join(moved, "config.json")))
+    assert "init_from" not in stored["mllm"] and stored["mllm"]["tokenizer"] == "tokenizer.json", stored["mllm"]
+    assert stored["data"]["modalities"], stored["data"]
+    assert open(os.path.join(moved, "tokenizer.json")).read() == open(os.path.join(ROOT, "configs", "tokenizer.json")).read()
+    out = os.path.join(tmp, "moved_export")
+    run([FASRL, "export", "--checkpoint", moved, "--out", out])
+    exported = safetensors_np.load(os.path.join(out, "model.safetensors"))
+    assert exported.keys() == expected.keys() and all(np.array_equal(exported[k], expected[k]) for k in expected)
+    eval_dir = os.path.join(tmp, "moved_eval")
+    run([FASRL, "eval", "--checkpoint", moved, f"data.dataset={data}", f"run.dir={eval_dir}", "train.mllm_eval.samples=4"])
+    report = json.load(open(os.path.join(eval_dir, "eval", "report.json")))
+    assert report["checkpoint"] == moved and report["test"]["kinds"]["fine"]["items"] == 4, report
+    print(f"checkpoint alone: {os.path.basename(checkpoint)} moved, exported and evaluated with no config")
+
+
 def resume(tmp):
     data = qa_data(tmp, subjects=20)
     common = ["train.steps=8", "train.checkpoint_every=4", "train.log_every=1", "data.drop_last=true", "train.mllm_eval.samples=4",
@@ -157,6 +179,7 @@ def resume(tmp):
     report = json.load(open(os.path.join(full, "eval", "report.json")))
     assert sorted(report["test"]["kinds"]) == ["binary", "choice", "coarse", "fine"], report
     assert report["test"]["kinds"]["fine"]["items"] == 4, report
+    check_checkpoint_alone(tmp, os.path.join(full, "checkpoints", "step-000008"), data, weights(full))
     # Data parallel: 2 ranks x 4 samples vs 1 rank x 8 (global token-mean loss).
     one, _ = sft(1, tmp, "one", data, "train.steps=4", "train.mllm_eval.samples=4", "data.batch_size=8", "data.drop_last=true", "optim.warmup_steps=0")
     two, _ = sft(2, tmp, "two", data, "train.steps=4", "train.mllm_eval.samples=4", "data.batch_size=4", "data.drop_last=true", "optim.warmup_steps=0")
