@@ -9,6 +9,7 @@
 #include "data/manifest.h"
 #include "data/modality_selection.h"
 #include "eval/mllm_eval.h"
+#include "launch/summary.h"
 #include "models/mllm.h"
 #include "rollout/reward_shaping.h"
 #include "rollout/worker.h"
@@ -22,7 +23,7 @@ namespace {
 
 // The learner settings of every loop: run, optimiser, loop keys, comm, and the effective config.
 trainer::LearnerSpec learner_spec(const proto::JobConfig& config) {
-  return {config.run(), config.optim(), loop_settings(config.train()), config.comm(), message_to_json(config)};
+  return {config.run(), config.optim(), loop_settings(config.train()), config.comm(), message_to_json(config), {}};
 }
 
 // MLLM runs store a self-contained config in every checkpoint, so that eval
@@ -54,10 +55,11 @@ TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& wo
   const auto result = trainer::train_moae_cr(job, world.comm);
   if (world.rank == 0 && !result.preempted) {
     std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
-    if (result.report)
-      std::cout << "test (" << config.data().protocol() << ", dev threshold " << result.report->threshold << "): ACER "
-                << result.report->acer << "  HTER " << result.report->hter << "  AUC " << result.report->auc << "  EER "
-                << result.report->eer << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+    if (result.report) {
+      print_fas_summary(std::cout, "MoAE-CR after " + std::to_string(result.steps) + " steps on " + config.data().protocol(),
+                        *result.report, data::Manifest::load(config.data().dataset()).fine_labels);
+      print_report_path(std::cout, config.run().dir(), result.steps);
+    }
   }
   return {result.steps, result.preempted};
 }
@@ -70,11 +72,9 @@ TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world)
     std::cout << "trained " << result.steps << " SFT steps, token loss " << result.first_loss << " -> " << result.last_loss
               << "\n";
     if (result.report) {
-      for (const auto& [kind, k] : result.report->test.kinds)
-        std::cout << "test " << kind << ": accuracy " << k.accuracy() << " (ranked " << k.ranked_accuracy()
-                  << ", majority " << k.majority() << ")\n";
-      std::cout << "test FAS from P(attack): ACER " << result.report->fas.acer << "  AUC " << result.report->fas.auc
-                << "  -> " << join_path(config.run().dir(), "eval/report.json") << "\n";
+      print_mllm_summary(std::cout, "after " + std::to_string(result.steps) + " SFT steps", *result.report,
+                         data::Manifest::load(config.data().dataset()).fine_labels);
+      print_report_path(std::cout, config.run().dir(), result.steps);
     }
   }
   return {result.steps, result.preempted};
@@ -108,8 +108,11 @@ TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world
               << roles.num_rollout << " rollout workers): " << result.samples / result.seconds
               << " samples/s; weight sync " << 1e3 * result.weight_sync_seconds / std::max<int64_t>(1, result.steps)
               << " ms/update for " << result.weight_bytes / std::max<int64_t>(1, result.steps) / 1e6 << " MB\n";
-    if (result.report)
-      for (const auto& [key, value] : eval::mllm_eval_summary(*result.report)) std::cout << "test " << key << " " << value << "\n";
+    if (result.report) {
+      print_mllm_summary(std::cout, "after " + std::to_string(result.steps) + " GRPO steps", *result.report,
+                         data::Manifest::load(config.data().dataset()).fine_labels);
+      print_report_path(std::cout, config.run().dir(), result.steps);
+    }
   }
   return {result.steps, result.preempted};
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fasrl::launch {
@@ -23,10 +24,13 @@ Args parse_args(const std::vector<std::string>& argv, const std::vector<std::str
 // What a command accepts; anything else is refused before it runs, so a
 // misspelt or misplaced flag never silently falls back to a default.
 struct ArgSpec {
+  ArgSpec(std::vector<std::string> flags = {}, std::vector<std::string> switches = {}, bool overrides = false,
+          size_t positional = 0)
+      : flags(std::move(flags)), switches(std::move(switches)), overrides(overrides), positional(positional) {}
   std::vector<std::string> flags;     // take a value: --name VALUE or --name=VALUE
   std::vector<std::string> switches;  // take none: --deep
-  bool overrides = false;             // key.sub=value config overrides
-  size_t positional = 0;              // exact count of plain words (e.g. RUN_DIR)
+  bool overrides;                     // key.sub=value config overrides
+  size_t positional;                  // at most this many plain words (e.g. RUN_DIR)
 };
 
 // Throws naming the command, the offending word and what the command takes.

@@ -29,6 +29,8 @@ int cmd_infer(const Args& args);
 int cmd_status(const Args& args);
 // commands_plot.cpp
 int cmd_plot(const Args& args);
+// commands_experiment.cpp
+int cmd_experiment(const Args& args);
 // commands_tools.cpp
 int cmd_tokenizer_encode(const Args& args);
 int cmd_tokenizer_train(const Args& args);

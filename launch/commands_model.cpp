@@ -32,6 +32,7 @@
 #include "eval/moae_cr_eval.h"
 #include "launch/algorithms.h"
 #include "launch/commands.h"
+#include "launch/summary.h"
 
 namespace fasrl::launch {
 namespace {
@@ -147,7 +148,9 @@ int eval_mllm(const proto::JobConfig& config, const trainer::Checkpoint& ck, con
   const auto e = eval::evaluate_mllm(bundle.model, bundle.tokenizer, reasoning::KnowledgeGraph::load(config.qa().knowledge_graph()),
                                         data, config.qa().field(), config.train().mllm_eval(), config.train().grpo().reward(),
                                         &progress);
-  std::cout << eval::write_mllm_report(config.run().dir(), {ck.state.step, dir}, e, manifest.fine_labels) << "\n";
+  eval::write_mllm_report(config.run().dir(), {ck.state.step, dir}, e, manifest.fine_labels);
+  print_mllm_summary(std::cout, "evaluation of " + dir, e, manifest.fine_labels);
+  print_report_path(std::cout, config.run().dir(), ck.state.step);
   return 0;
 }
 
@@ -167,9 +170,10 @@ int cmd_eval(const Args& args) {
   std::vector<eval::SampleScore> scores;
   const auto report =
       eval::evaluate_moae_cr(model, eval::class_prompts(model_config, config.train().moae_cr()), data, &scores);
-  std::cout << eval::write_moae_cr_report(config.run().dir(), {ck.state.step, dir}, report, scores,
-                                          data::Manifest::load(data.dataset()).fine_labels)
-            << "\n";
+  const std::vector<std::string> fine_labels = data::Manifest::load(data.dataset()).fine_labels;
+  eval::write_moae_cr_report(config.run().dir(), {ck.state.step, dir}, report, scores, fine_labels);
+  print_fas_summary(std::cout, "evaluation of " + dir + " on " + data.protocol(), report, fine_labels);
+  print_report_path(std::cout, config.run().dir(), ck.state.step);
   return 0;
 }
 

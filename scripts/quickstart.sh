@@ -49,7 +49,7 @@ stage "MoAE-CR train" "${MPI[@]}" 2 $FASRL train "${MOAE[@]}"
 row "MoAE-CR train" "loss $(field loss $OUT/moae_cr/metrics.jsonl first) -> $(field loss $OUT/moae_cr/metrics.jsonl last) (2 learners)" \
     "$OUT/moae_cr/checkpoints"
 stage "MoAE-CR eval" $FASRL eval "${MOAE[@]}"
-row "MoAE-CR eval" "test ACER $(field acer "$OUT/logs/MoAE-CR eval.log" first), AUC $(field auc "$OUT/logs/MoAE-CR eval.log" first)" \
+row "MoAE-CR eval" "test ACER $(field acer $OUT/moae_cr/eval/report.json first), AUC $(field auc $OUT/moae_cr/eval/report.json first)" \
     "$OUT/moae_cr/eval/report.json"
 
 # 2. Reasoning MLLM: QA data, SFT, GRPO.
@@ -67,7 +67,7 @@ stage "GRPO train" "${MPI[@]}" 3 $FASRL train "${GRPO[@]}" train.eval_every=150
 row "GRPO train" "held-out reward $(field mean_reward $OUT/grpo/metrics.jsonl first) -> $(field mean_reward $OUT/grpo/metrics.jsonl last)" \
     "$OUT/grpo/checkpoints"
 stage "GRPO eval" $FASRL eval "${GRPO[@]}"
-row "GRPO eval" "test ACER $(field acer "$OUT/logs/GRPO eval.log" first), AUC $(field auc "$OUT/logs/GRPO eval.log" first) (from P(attack))" \
+row "GRPO eval" "test ACER $(field acer $OUT/grpo/eval/report.json first), AUC $(field auc $OUT/grpo/eval/report.json first) (from P(attack))" \
     "$OUT/grpo/eval/report.json"
 
 # Figures of the three runs (matplotlib): losses, rewards, evaluations, ROC/DET, APCER per attack type.

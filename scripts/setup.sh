@@ -17,6 +17,7 @@ PACKAGES=(
   python3-sklearn python3-torch python3-jinja2
   python3-matplotlib                                  # `fasrl plot`
   python3-protobuf python3-crcmod                     # TensorBoard event files read back in the tests
+  clang libclang-rt-14-dev                            # fuzzers (tests/fuzz: libFuzzer, ASan, UBSan)
   slurm-wlm munge                                     # single-host SLURM for the cluster tests
 )
 

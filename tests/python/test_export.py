@@ -34,7 +34,9 @@ def main():
         common = [f"data.dataset={data}", f"run.dir={run_dir}", "run.threads_per_rank=2"]
         run(FASRL, "data", "synth", "--config", CONFIG, f"synth.out_dir={data}", "synth.num_subjects=15")
         run(FASRL, "train", "--config", CONFIG, *common, "train.steps=30")
-        report = json.loads(run(FASRL, "eval", "--config", CONFIG, *common))
+        out_eval = run(FASRL, "eval", "--config", CONFIG, *common)  # a human summary table; numbers in the report
+        assert "ACER" in out_eval and "eval/step-000030/report.json" in out_eval, out_eval
+        report = json.load(open(os.path.join(run_dir, "eval", "report.json")))
         run(FASRL, "export", "--config", CONFIG, *common, "--out", out)
 
         latest = open(os.path.join(run_dir, "checkpoints", "latest")).read().strip()
