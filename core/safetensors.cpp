@@ -89,7 +89,8 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
         if (v.is_string()) out.metadata[k] = v.get<std::string>();
       continue;
     }
-    auto bad = [&](const auto&... what) { raise(ErrorKind::kCorruption, path, ": tensor '", name, "' ", what...); };
+    const std::string tensor = name;  // (a structured binding cannot be captured before C++20)
+    auto bad = [&](const auto&... what) { raise(ErrorKind::kCorruption, path, ": tensor '", tensor, "' ", what...); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry["dtype"].is_string() || !entry.contains("shape") ||
         !entry["shape"].is_array() || !entry.contains("data_offsets") || !entry["data_offsets"].is_array())
       bad("must be an object with a string dtype, a shape array and a data_offsets array");

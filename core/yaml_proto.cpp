@@ -40,6 +40,27 @@ std::string scalar_text(const YAML::Node& node, const std::string& source, const
 json convert_message(const YAML::Node& node, const Descriptor* desc, const std::string& source,
                      const std::string& prefix);
 
+// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF): config
+// text goes through JSON, which refuses anything else.
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
 json convert_scalar(const YAML::Node& node, const FieldDescriptor* field, const std::string& source,
                     const std::string& key) {
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
@@ -88,6 +109,7 @@ json convert_scalar(const YAML::Node& node, const FieldDescriptor* field, const 
       config_error(source, key, "'" + text + "' is not one of: " + names);
     }
     case FieldDescriptor::CPPTYPE_STRING:
+      if (!valid_utf8(text)) config_error(source, key, "the text is not valid UTF-8");
       return json(text);
     default:
       config_error(source, key, "unsupported field type");
@@ -111,6 +133,7 @@ json convert_field(const YAML::Node& node, const FieldDescriptor* field, const s
     json out = json::object();
     for (const auto& kv : node) {
       const std::string k = kv.first.Scalar();
+      if (!valid_utf8(k)) config_error(source, key, "a key of this mapping is not valid UTF-8");
       out[k] = convert_scalar(kv.second, value_field, source, key + "." + k);
     }
     return out;

@@ -104,3 +104,15 @@ TEST(Config, RangesAreCheckedWithSourceAndKey) {
     EXPECT_NO_THROW(fasrl::check_config_ranges(c, name)) << name;
   }
 }
+
+// Found by tests/fuzz/fuzz_config: invalid UTF-8 in a YAML string used to end
+// in a bare json.exception from the JSON step; now the key is named.
+TEST(Config, InvalidUtf8IsAnErrorNamingTheKey) {
+  JobConfig c;
+  fasrl::testing::expect_error([&] { fasrl::parse_yaml_config("run: {dir: \"runs/\x96x\"}", "job.yaml", {}, &c); },
+                               {"job.yaml", "run.dir", "not valid UTF-8"});
+  fasrl::testing::expect_error([&] { fasrl::parse_yaml_config("train: {grpo: {reward: {kg_weight: 1}}}\nrun: {dir: \"\xed\xa0\x80\"}", "job.yaml", {}, &c); },
+                               {"run.dir", "UTF-8"});  // an encoded surrogate
+  EXPECT_NO_THROW(fasrl::parse_yaml_config("run: {dir: \"runs/caf\xc3\xa9-\xe4\xb8\xad\"}", "job.yaml", {}, &c));
+  EXPECT_EQ(c.run().dir(), "runs/caf\xc3\xa9-\xe4\xb8\xad");
+}

@@ -32,6 +32,7 @@ inline const std::string& scratch_dir() {
     std::string d = "/tmp/fasrl-fuzz-" + std::to_string(::getpid());
     std::string cmd = "mkdir -p " + d;
     if (std::system(cmd.c_str()) != 0) std::abort();
+    std::atexit([] { std::system(("rm -rf " + scratch_dir()).c_str()); });
     return d;
   }();
   return dir;
