@@ -28,11 +28,11 @@ void expect_only_fasrl_errors(F&& body) {
 
 // A private scratch directory per process (inputs that the API reads from files).
 inline const std::string& scratch_dir() {
-  static const std::string dir = [] {
-    std::string d = "/tmp/fasrl-fuzz-" + std::to_string(::getpid());
-    std::string cmd = "mkdir -p " + d;
-    if (std::system(cmd.c_str()) != 0) std::abort();
-    std::atexit([] { std::system(("rm -rf " + scratch_dir()).c_str()); });
+  // Never destroyed, so the exit handler that removes the directory can still read it.
+  static const std::string& dir = *[] {
+    auto* d = new std::string("/tmp/fasrl-fuzz-" + std::to_string(::getpid()));
+    if (std::system(("mkdir -p " + *d).c_str()) != 0) std::abort();
+    std::atexit([] { (void)!std::system(("rm -rf " + scratch_dir()).c_str()); });
     return d;
   }();
   return dir;
