@@ -171,17 +171,13 @@ int cmd_experiment(const Args& args) {
     for (const auto& f : failed) list += "\n  " + f;
     raise(ErrorKind::kInvalidArgument, "experiment: ", failed.size(), " cell(s) failed (finished ones are kept; rerun to retry):", list);
   }
+  // The table reads every cell's report (cell.json only marks a finished cell), so metrics may change between runs.
   std::vector<std::map<std::string, double>> metrics;
   for (const auto& cell : cells) {
-    const std::string path = join_path(cell.run_dir, "cell.json");
-    const auto j = nlohmann::json::parse(read_file(path));
+    const std::string path = join_path(cell.run_dir, "eval/report.json");
+    const auto report = nlohmann::json::parse(read_file(path));
     std::map<std::string, double> m;
-    for (const auto& key : config.metrics()) {
-      const auto& stored = j.at("metrics");
-      if (!stored.contains(key) || !stored[key].is_number())
-        raise(ErrorKind::kCorruption, path, ": no metric '", key, "' (metrics changed since it ran? delete the file to rerun the cell)");
-      m[key] = stored[key].get<double>();
-    }
+    for (const auto& key : config.metrics()) m[key] = report_metric(report, key, path);
     metrics.push_back(std::move(m));
   }
   const ExperimentTable table = experiment_table(config, cells, metrics);
