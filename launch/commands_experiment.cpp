@@ -20,11 +20,13 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/config_ranges.h"
 #include "core/progress_meter.h"
 #include "core/timer.h"
 #include "core/yaml_proto.h"
 #include "launch/commands.h"
 #include "launch/experiment.h"
+#include "proto/config.pb.h"
 
 namespace fasrl::launch {
 namespace {
@@ -76,6 +78,17 @@ std::string cell_label(const ExperimentCell& c) {
   return out + "seed " + std::to_string(c.seed);
 }
 
+// The command of one cell: fasrl train (under mpirun when ranks > 1) with the cell's overrides.
+std::vector<std::string> cell_command(const proto::ExperimentConfig& config, const ExperimentCell& cell,
+                                      const std::string& fasrl) {
+  std::vector<std::string> argv;
+  if (config.ranks() > 1) argv = {"mpirun", "--oversubscribe", "-np", std::to_string(config.ranks())};
+  argv.insert(argv.end(), {fasrl, "train", "--config", config.base_config()});
+  argv.insert(argv.end(), cell.overrides.begin(), cell.overrides.end());
+  argv.push_back("run.threads_per_rank=" + std::to_string(config.threads_per_rank()));
+  return argv;
+}
+
 void run_prepare(const proto::ExperimentConfig& config, const std::string& fasrl) {
   const std::string record = join_path(config.out_dir(), "prepared.txt");
   std::set<std::string> done;
@@ -108,10 +121,30 @@ int cmd_experiment(const Args& args) {
   if (config.ranks() < 1 || config.threads_per_rank() < 1 || config.parallel() < 0)
     raise(ErrorKind::kConfig, args.get("config"), ": ranks and threads_per_rank must be positive, parallel not negative");
   const std::vector<ExperimentCell> cells = experiment_cells(config);
+  // Every cell's job config is checked before anything runs: a typo in one axis value is
+  // reported now, not after hours of other cells.
+  for (const auto& cell : cells) {
+    try {
+      proto::JobConfig job;
+      load_yaml_config(config.base_config(), cell.overrides, &job);
+      check_config_ranges(job, config.base_config() + " (with the cell's overrides)");
+    } catch (const Error& e) {
+      raise(ErrorKind::kConfig, "experiment cell ", cell_label(cell), ": ", e.what());
+    }
+  }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int parallel = config.parallel() > 0 ? config.parallel() : std::max(1, cores / (config.ranks() * config.threads_per_rank()));
-  make_dirs(config.out_dir());
   const std::string fasrl = self_exe();
+  if (args.has("dry-run")) {
+    for (const auto& cell : cells) {
+      std::cout << cell_label(cell) << ":";
+      for (const auto& w : cell_command(config, cell, fasrl)) std::cout << " " << w;
+      std::cout << "\n";
+    }
+    std::cout << cells.size() << " cells; configs checked, nothing run\n";
+    return 0;
+  }
+  make_dirs(config.out_dir());
   run_prepare(config, fasrl);
 
   std::vector<size_t> todo;
@@ -129,12 +162,8 @@ int cmd_experiment(const Args& args) {
     while (next < todo.size() && static_cast<int>(running.size()) < parallel) {
       const ExperimentCell& cell = cells[todo[next]];
       make_dirs(cell.run_dir);
-      std::vector<std::string> argv;
-      if (config.ranks() > 1) argv = {"mpirun", "--oversubscribe", "-np", std::to_string(config.ranks())};
-      argv.insert(argv.end(), {fasrl, "train", "--config", config.base_config()});
-      argv.insert(argv.end(), cell.overrides.begin(), cell.overrides.end());
-      argv.push_back("run.threads_per_rank=" + std::to_string(config.threads_per_rank()));
-      running.emplace(spawn(argv, join_path(cell.run_dir, "train.log")), std::make_pair(todo[next], Stopwatch()));
+      running.emplace(spawn(cell_command(config, cell, fasrl), join_path(cell.run_dir, "train.log")),
+                      std::make_pair(todo[next], Stopwatch()));
       ++next;
     }
     int status = 0;

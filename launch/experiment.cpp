@@ -17,6 +17,10 @@ std::string dir_name(const std::string& name) {
   return out;
 }
 
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
 std::string fixed(double v, int digits) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -59,6 +63,13 @@ std::vector<ExperimentCell> experiment_cells(const proto::ExperimentConfig& conf
         dir = join_path(dir, dir_name(value.name()));
       }
       cell.run_dir = join_path(dir, "seed-" + std::to_string(seed));
+      // Placeholders: {seed} and {<axis name>} (the value's directory name), e.g. to start a
+      // GRPO cell from the SFT cell of another experiment with the same values and seed.
+      for (auto& o : cell.overrides) {
+        replace_all(o, "{seed}", std::to_string(seed));
+        for (size_t a = 0; a < combo.size(); ++a)
+          replace_all(o, "{" + config.axes(static_cast<int>(a)).name() + "}", dir_name(cell.values[a]));
+      }
       cell.overrides.push_back("run.seed=" + std::to_string(seed));
       cell.overrides.push_back("run.dir=" + cell.run_dir);
       cells.push_back(std::move(cell));

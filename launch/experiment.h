@@ -14,7 +14,7 @@ namespace fasrl::launch {
 struct ExperimentCell {
   std::vector<std::string> values;     // one value name per axis
   int seed = 0;
-  std::vector<std::string> overrides;  // common, then each axis value's, then run.seed and run.dir
+  std::vector<std::string> overrides;  // common, then each axis value's ({seed}, {axis} filled in), then run.seed and run.dir
   std::string run_dir;                 // out_dir/<value>/.../seed-<s>
 };
 

@@ -72,10 +72,12 @@ commands:
   plot         RUN_DIR [--out DIR]            PNG figures of a run with matplotlib (default RUN_DIR/plots): losses
                                               per term, GRPO rewards, evaluations, ROC and DET with the dev
                                               operating point, test APCER per attack type
-  experiment   --config EXP.yaml [k=v ...]    a grid of config overrides x seeds, each cell a `fasrl train` run
+  experiment   --config EXP.yaml [--dry-run] [k=v ...]
+                                              a grid of config overrides x seeds, each cell a `fasrl train` run
                                               (several at once where cores allow; finished cells are skipped),
                                               tabulated as mean +- std per metric: out_dir/results.{md,csv}
-                                              (experiments/*.yaml, docs/results.md)
+                                              (experiments/*.yaml, docs/results.md); every cell's config is
+                                              checked first; --dry-run prints the cells' commands
   config show  [--config F] [k=v ...]         print the effective config (schema defaults filled in)
   version                                     build information
   help                                        this text
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
       {"train", {cmd_train, {kConfig, {"overwrite"}, true}}},
       {"status", {cmd_status, {{}, {}, false, 1}}},
       {"plot", {cmd_plot, {{"out"}, {}, false, 1}}},
-      {"experiment", {cmd_experiment, {kConfig, {}, true}}},
+      {"experiment", {cmd_experiment, {kConfig, {"dry-run"}, true}}},
       {"eval", {cmd_eval, {{"config", "checkpoint"}, {}, true}}},
       {"export", {cmd_export, {{"config", "checkpoint", "out"}, {}, true}}},
       {"infer", {cmd_infer, {{"model", "rgb", "depth", "ir", "question", "max-tokens"}}}},

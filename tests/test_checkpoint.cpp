@@ -243,3 +243,38 @@ TEST(Checkpoint, VerifiedButUnusableCheckpointsFallBack) {
   ASSERT_EQ(skipped.size(), 2u);
   EXPECT_NE(skipped[0].find("must not be negative"), std::string::npos) << skipped[0];
 }
+
+// The optimiser state is checked with the rest before a checkpoint is chosen
+// (it used to be checked only on import, after the choice, ending the job).
+TEST(Checkpoint, OptimizerStateIsCheckedBeforeTheChoice) {
+  const std::map<std::string, int64_t> params = {{"w", 6}, {"b", 2}};
+  fasrl::TensorMap whole = {{"step", torch::tensor(int64_t{4})},
+                            {"w/exp_avg", torch::zeros({6})}, {"w/exp_avg_sq", torch::zeros({6})},
+                            {"b/exp_avg", torch::zeros({2})}, {"b/exp_avg_sq", torch::zeros({2})}};
+  EXPECT_NO_THROW(check_optimizer_state(whole, params, "ck"));
+  EXPECT_NO_THROW(check_optimizer_state({}, params, "ck"));  // never stepped
+  fasrl::TensorMap sharded = whole;  // w in two ranges, as ZeRO writes it
+  sharded.erase("w/exp_avg");
+  sharded["w/exp_avg[0:4]"] = torch::zeros({4});
+  sharded["w/exp_avg[4:6]"] = torch::zeros({2});
+  EXPECT_NO_THROW(check_optimizer_state(sharded, params, "ck"));
+
+  auto refused = [&](const fasrl::TensorMap& state, std::initializer_list<std::string> words) {
+    fasrl::testing::expect_error([&] { check_optimizer_state(state, params, "ck/optimizer*.safetensors"); }, words);
+  };
+  fasrl::TensorMap gap = sharded;
+  gap.erase("w/exp_avg[4:6]");  // a shard file missing
+  refused(gap, {"ck/optimizer*.safetensors", "exp_avg of 'w' covers elements 0..4 of 6"});
+  fasrl::TensorMap beyond = whole;
+  beyond["b/exp_avg_sq[0:3]"] = torch::zeros({3});
+  refused(beyond, {"'b/exp_avg_sq[0:3]'", "the parameter has 2"});
+  fasrl::TensorMap stranger = whole;
+  stranger["encoder.x/exp_avg"] = torch::zeros({1});
+  refused(stranger, {"'encoder.x/exp_avg' is for no parameter"});
+  fasrl::TensorMap no_step = whole;
+  no_step.erase("step");
+  refused(no_step, {"no step count"});
+  fasrl::TensorMap wrong_count = whole;
+  wrong_count["w/exp_avg[0:6]"] = torch::zeros({5});
+  refused(wrong_count, {"holds 5 elements of a range 0..6"});
+}

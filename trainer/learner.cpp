@@ -61,8 +61,8 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
     for (const auto& p : remove_partial_checkpoints(spec.run.dir())) LOG(WARNING) << "removed a partial checkpoint write: " << p;
   if (spec.train.resume() && rank_ == 0) {
     std::vector<std::string> skipped;
-    // Verified bytes are not enough: the weights must fit this model and the
-    // RNG state this generator, or the next older checkpoint is used.
+    // Verified bytes are not enough: the weights and the optimiser state must fit
+    // this model and the RNG state this generator, or the next older checkpoint is used.
     const auto usable = [&](const Checkpoint& c, const std::string& dir) {
       for (const auto& p : model.named_parameters()) {
         const auto it = c.model.find(p.key());
@@ -71,6 +71,9 @@ LearnerSession::LearnerSession(torch::nn::Module& model, const LearnerSpec& spec
           raise(ErrorKind::kCorruption, dir, "/model.safetensors: tensor '", p.key(), "' has shape ", it->second.sizes(),
                 ", the model's is ", p.value().sizes());
       }
+      std::map<std::string, int64_t> numels;
+      for (const auto& [name, param] : params_) numels[name] = param.numel();
+      check_optimizer_state(c.optimizer, numels, dir + "/optimizer*.safetensors");
       const torch::Tensor want = cpu_rng_state();
       if (!c.rng_state.defined() || c.rng_state.scalar_type() != want.scalar_type() || c.rng_state.numel() != want.numel())
         raise(ErrorKind::kCorruption, dir, "/rng.safetensors: the RNG state has ",

@@ -108,4 +108,39 @@ void import_optimizer_state(FlatAdam& optimizer, const StateLayout& layout, cons
   }
 }
 
+void check_optimizer_state(const TensorMap& state, const std::map<std::string, int64_t>& params, const std::string& source) {
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> ranges[2];  // per moment: param -> [begin, end)
+  bool has_steps = false;
+  for (const auto& [key, tensor] : state) {
+    if (key == "step" || (key.size() > 5 && key.compare(key.size() - 5, 5, "/step") == 0)) {
+      if (tensor.numel() != 1) raise(ErrorKind::kCorruption, source, ": optimizer state '", key, "' is not one number");
+      has_steps = true;
+      continue;
+    }
+    std::string param, moment;
+    Stored s;
+    if (!parse_key(key, tensor, &param, &moment, &s))
+      raise(ErrorKind::kCorruption, source, ": optimizer state has an unexpected tensor '", key, "'");
+    const auto p = params.find(param);
+    if (p == params.end()) raise(ErrorKind::kCorruption, source, ": optimizer state '", key, "' is for no parameter of this model");
+    if (s.begin < 0 || s.end < s.begin || s.values.numel() != s.end - s.begin || s.end > p->second)
+      raise(ErrorKind::kCorruption, source, ": optimizer state '", key, "' holds ", s.values.numel(), " elements of a range ",
+            s.begin, "..", s.end, "; the parameter has ", p->second);
+    ranges[moment == kMoments[0] ? 0 : 1][param].emplace_back(s.begin, s.end);
+  }
+  if (!has_steps && ranges[0].empty() && ranges[1].empty()) return;  // never stepped
+  if (!has_steps) raise(ErrorKind::kCorruption, source, ": optimizer state has no step count");
+  for (int k = 0; k < 2; ++k)
+    for (const auto& [name, numel] : params) {
+      auto r = ranges[k][name];
+      std::sort(r.begin(), r.end());
+      int64_t reached = 0;
+      for (const auto& [lo, hi] : r)
+        if (lo <= reached) reached = std::max(reached, hi);
+      if (reached < numel)
+        raise(ErrorKind::kCorruption, source, ": optimizer state ", kMoments[k], " of '", name, "' covers elements 0..",
+              reached, " of ", numel, " (a shard file is missing?)");
+    }
+}
+
 }  // namespace fasrl::trainer

@@ -6,6 +6,7 @@
 //   "step"                                              optimiser steps taken
 // Checkpoints from before sharding ("<param>/step" per parameter) load too.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,5 +28,13 @@ TensorMap export_optimizer_state(FlatAdam& optimizer, const StateLayout& layout)
 // piece not fully covered is an error naming the parameter and `source`.
 // An empty `state` (never stepped) leaves the optimiser fresh.
 void import_optimizer_state(FlatAdam& optimizer, const StateLayout& layout, const TensorMap& state, const std::string& source);
+
+// Checks a checkpoint's whole optimiser state against the parameters (name ->
+// element count) before it is chosen, as an import on any number of learners
+// would need it: every key parses, each range holds its element count and lies
+// inside its parameter, both moments of every parameter are fully covered, a
+// step count is present. An empty state (never stepped) passes. Throws naming
+// `source` and the tensor.
+void check_optimizer_state(const TensorMap& state, const std::map<std::string, int64_t>& params, const std::string& source);
 
 }  // namespace fasrl::trainer

@@ -6,7 +6,10 @@
   cell's eval/report.json metrics, recomputed here with numpy;
 - results.md has the same rows; a second run skips every finished cell and
   writes the same table;
-- a cell whose overrides are wrong fails alone: the run exits 1 naming it and
+- {protocol} in an override takes each cell's value;
+- a typo in one cell's overrides is refused before any cell runs; --dry-run
+  lists the cells;
+- a cell that fails at run time fails alone: the run exits 1 naming it and
   its log, and the other cells' results are kept.
 
 usage: experiment_runs.py FASRL ROOT
@@ -39,7 +42,7 @@ def experiment(tmp, name, losses):
 base_config: configs/moae_cr_tiny.yaml
 out_dir: {tmp}/{name}
 prepare: ["data synth --force --config configs/moae_cr_tiny.yaml synth.out_dir={data} synth.num_subjects=15"]
-overrides: [data.dataset={data}, train.steps=20, train.log_every=10, train.checkpoint_every=10]
+overrides: [data.dataset={data}, train.steps=20, train.log_every=10, train.checkpoint_every=10, "data.protocol={{protocol}}"]
 seeds: [1, 2]
 parallel: 2
 axes:
@@ -47,8 +50,8 @@ axes:
     values:
 """ + "".join(f"      - {{name: {n}, overrides: [{o}]}}\n" for n, o in losses) + """  - name: protocol
     values:
-      - {name: P1, overrides: [data.protocol=P1]}
-      - {name: P2.1, overrides: [data.protocol=P2.1]}
+      - {name: P1}
+      - {name: P2.1}
 metrics: [acer, auc]
 """)
     return path, os.path.join(tmp, name)
@@ -68,6 +71,10 @@ def main():
                       for s in (1, 2)]
                 assert abs(float(r[f"{m}_mean"]) - np.mean(xs)) < 1e-6, (r, m, xs)
                 assert abs(float(r[f"{m}_std"]) - np.std(xs, ddof=1)) < 1e-6, (r, m, xs)
+        for loss in ("ce", "dm+cdm"):  # the {protocol} placeholder took each cell's value
+            for protocol in ("P1", "P2.1"):
+                cfg = json.load(open(os.path.join(out, loss, protocol, "seed-2", "config.json")))
+                assert cfg["data"]["protocol"] == protocol and int(cfg["run"]["seed"]) == 2, (cfg["data"], cfg["run"])
         md = open(os.path.join(out, "results.md")).read()
         assert md.startswith("| loss | protocol | seeds | acer | auc |") and md.count("\n") == 6, md
         again = run([FASRL, "experiment", "--config", config])
@@ -75,12 +82,19 @@ def main():
         assert open(os.path.join(out, "results.md")).read() == md
         print("grid of 8 cells: means and sample stds equal numpy's; a rerun skips every finished cell")
 
-        config, out = experiment(tmp, "broken", [("ce", "train.moae_cr.loss=ce"), ("typo", "train.moae_cr.los=ce")])
-        broken = run([FASRL, "experiment", "--config", config], expect_rc=1)
-        assert "4 cell(s) failed" in broken and "typo / P1 / seed 1 (exit 1, see" in broken, broken
+        config, out = experiment(tmp, "typo", [("ce", "train.moae_cr.loss=ce"), ("typo", "train.moae_cr.los=ce")])
+        typo = run([FASRL, "experiment", "--config", config], expect_rc=1)
+        assert "experiment cell typo / P1 / seed 1:" in typo and "train.moae_cr.los" in typo, typo
+        assert not os.path.exists(os.path.join(out, "ce")), "cells ran although one config was wrong"
+        print("a typo in one cell's overrides is refused before any cell runs")
+
+        config, out = experiment(tmp, "crash", [("ce", "train.moae_cr.loss=ce"), ("crash", "train.crash_at_step=5")])
+        dry = run([FASRL, "experiment", "--config", config, "--dry-run"])
+        assert "8 cells; configs checked, nothing run" in dry and "train.crash_at_step=5" in dry, dry
+        crashed = run([FASRL, "experiment", "--config", config], expect_rc=1)
+        assert "4 cell(s) failed" in crashed and "crash / P1 / seed 1 (exit " in crashed, crashed
         assert os.path.exists(os.path.join(out, "ce", "P1", "seed-1", "cell.json")), "a good cell's result was lost"
         assert not os.path.exists(os.path.join(out, "results.md"))
-        print("a failing cell is named with its log; the others are kept")
-
+        print("a cell that fails at run time is named with its log; the others are kept")
 
 main()
