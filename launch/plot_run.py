@@ -194,7 +194,7 @@ def plot_apcer_per_type(report):
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 4))
     bars = ax.bar(names, [per_type[n] for n in names], color="tab:red")
     ax.bar_label(bars, fmt="%.2f")
-    ax.axhline(report.get("apcer", 0), color="k", ls="--", label=f"all attacks {report.get('apcer', 0):.3f}")
+    ax.axhline(report.get("apcer", 0), color="k", ls="--", label=f"reported APCER (worst type) {report.get('apcer', 0):.3f}")
     ax.set(title=f"test APCER per attack type at the dev threshold (step {report.get('step', '?')})", ylabel="APCER",
            ylim=(0, 1.1))
     ax.tick_params(axis="x", rotation=30)
