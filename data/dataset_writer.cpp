@@ -24,14 +24,14 @@ DatasetWriter::DatasetWriter(std::string dir, Manifest manifest, std::vector<int
   make_dirs(dir_);
 }
 
-DatasetWriter::~DatasetWriter() = default;
+DatasetWriter::~DatasetWriter() = default;  // an unfinished shard stays a .partial file (ShardWriter)
 
 void DatasetWriter::show_progress(ProgressMeter* meter) {
   progress_ = meter;
   int64_t total = 0;
   for (int64_t rows : shard_rows_) total += rows;
   if (progress_) progress_->start(total);
-}  // an unfinished shard stays a .partial file (ShardWriter)
+}
 
 void DatasetWriter::add(const Sample& sample) {
   if (!writer_) {

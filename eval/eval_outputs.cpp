@@ -1,10 +1,10 @@
 #include "eval/eval_outputs.h"
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/strings.h"
 
 namespace fasrl::eval {
 namespace {
@@ -19,6 +19,10 @@ int64_t reported_step(const std::string& dir) {
 
 }  // namespace
 
+std::string eval_step_dir(const std::string& run_dir, int64_t step) {
+  return join_path(run_dir, "eval/" + step_name(step));
+}
+
 std::string write_eval_outputs(const std::string& run_dir, const EvalSource& source, const std::string& report_json,
                                const std::map<std::string, std::string>& files) {
   nlohmann::json report = nlohmann::json::parse(report_json);
@@ -26,9 +30,7 @@ std::string write_eval_outputs(const std::string& run_dir, const EvalSource& sou
   report["checkpoint"] = source.checkpoint;
   const std::string text = report.dump(2);
   const std::string eval_dir = join_path(run_dir, "eval");
-  char step_dir[32];
-  std::snprintf(step_dir, sizeof(step_dir), "step-%06lld", static_cast<long long>(source.step));
-  std::vector<std::string> dirs = {join_path(eval_dir, step_dir)};
+  std::vector<std::string> dirs = {eval_step_dir(run_dir, source.step)};
   if (reported_step(eval_dir) <= source.step) dirs.push_back(eval_dir);
   for (const auto& dir : dirs) {
     make_dirs(dir);

@@ -16,6 +16,9 @@ struct EvalSource {
   std::string checkpoint;  // the checkpoint directory evaluated
 };
 
+// "<run_dir>/eval/step-NNNNNN": where the evaluation of step `step` goes.
+std::string eval_step_dir(const std::string& run_dir, int64_t step);
+
 // `report_json`: a JSON object; `files`: name -> contents (score files).
 // Returns the report text as written (with step and checkpoint).
 std::string write_eval_outputs(const std::string& run_dir, const EvalSource& source, const std::string& report_json,

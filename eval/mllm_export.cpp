@@ -51,7 +51,7 @@ void export_qwen_vl(const std::string& checkpoint_dir, models::MllmBundle& bundl
   if (ip.image_std().empty()) processor["image_std"] = {0.26862954, 0.26130258, 0.27577711};
   atomic_write_file(join_path(out_dir, "preprocessor_config.json"), processor.dump(2) + "\n");
   // The checkpoint's copies (self-contained checkpoints carry them), else the starting model's.
-  for (const char* extra : {"generation_config.json", "chat_template.json", "tokenizer_config.json"})
+  for (const std::string& extra : models::hf_side_files())
     for (const std::string& source : {checkpoint_dir, config.init_from()})
       if (!source.empty() && path_exists(join_path(source, extra))) {
         atomic_write_file(join_path(out_dir, extra), read_file(join_path(source, extra)));

@@ -11,6 +11,7 @@
 #include "eval/mllm_eval.h"
 #include "launch/summary.h"
 #include "models/mllm.h"
+#include "models/qwen_vl_io.h"
 #include "rollout/reward_shaping.h"
 #include "rollout/worker.h"
 #include "trainer/grpo_loss.h"
@@ -38,7 +39,7 @@ trainer::LearnerSpec mllm_learner_spec(const proto::JobConfig& config) {
   proto::MllmConfig mllm = models::resolve_mllm_config(config.mllm());
   spec.checkpoint_files["tokenizer.json"] = read_file(mllm.tokenizer());
   const std::string& source = config.mllm().init_from();
-  for (const char* extra : {"generation_config.json", "chat_template.json", "tokenizer_config.json"})
+  for (const std::string& extra : models::hf_side_files())
     if (!source.empty() && path_exists(join_path(source, extra))) spec.checkpoint_files[extra] = read_file(join_path(source, extra));
   mllm.clear_init_from();
   mllm.set_tokenizer("tokenizer.json");  // the checkpoint's own copy
@@ -50,6 +51,11 @@ trainer::LearnerSpec mllm_learner_spec(const proto::JobConfig& config) {
   return spec;
 }
 
+// The attack-type names of the job's dataset (for the summaries).
+std::vector<std::string> dataset_fine_labels(const proto::JobConfig& config) {
+  return data::Manifest::load(config.data().dataset()).fine_labels;
+}
+
 TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& world) {
   trainer::MoaeCrJob job{learner_spec(config), config.data(), config.model(), config.train().moae_cr()};
   const auto result = trainer::train_moae_cr(job, world.comm);
@@ -57,7 +63,7 @@ TrainOutcome train_moae_cr(const proto::JobConfig& config, const comm::World& wo
     std::cout << "trained " << result.steps << " steps, last loss " << result.last_loss << "\n";
     if (result.report) {
       print_fas_summary(std::cout, "MoAE-CR after " + std::to_string(result.steps) + " steps on " + config.data().protocol(),
-                        *result.report, data::Manifest::load(config.data().dataset()).fine_labels);
+                        *result.report, dataset_fine_labels(config));
       print_report_path(std::cout, config.run().dir(), result.steps);
     }
   }
@@ -73,7 +79,7 @@ TrainOutcome train_sft(const proto::JobConfig& config, const comm::World& world)
               << "\n";
     if (result.report) {
       print_mllm_summary(std::cout, "after " + std::to_string(result.steps) + " SFT steps", *result.report,
-                         data::Manifest::load(config.data().dataset()).fine_labels);
+                         dataset_fine_labels(config));
       print_report_path(std::cout, config.run().dir(), result.steps);
     }
   }
@@ -110,7 +116,7 @@ TrainOutcome train_grpo(const proto::JobConfig& config, const comm::World& world
               << " ms/update for " << result.weight_bytes / std::max<int64_t>(1, result.steps) / 1e6 << " MB\n";
     if (result.report) {
       print_mllm_summary(std::cout, "after " + std::to_string(result.steps) + " GRPO steps", *result.report,
-                         data::Manifest::load(config.data().dataset()).fine_labels);
+                         dataset_fine_labels(config));
       print_report_path(std::cout, config.run().dir(), result.steps);
     }
   }

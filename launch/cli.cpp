@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace fasrl::launch {
 
@@ -52,11 +53,11 @@ Args parse_args(const std::vector<std::string>& argv, const std::vector<std::str
 namespace {
 
 std::string accepted(const ArgSpec& spec) {
-  std::string out;
-  for (const auto& f : spec.flags) out += (out.empty() ? "" : ", ") + ("--" + f);
-  for (const auto& f : spec.switches) out += (out.empty() ? "" : ", ") + ("--" + f);
-  if (spec.overrides) out += std::string(out.empty() ? "" : ", ") + "key.sub=value overrides";
-  return out.empty() ? "no flags" : out;
+  std::vector<std::string> items;
+  for (const auto& f : spec.flags) items.push_back("--" + f);
+  for (const auto& f : spec.switches) items.push_back("--" + f);
+  if (spec.overrides) items.push_back("key.sub=value overrides");
+  return items.empty() ? "no flags" : join(items, ", ");
 }
 
 }  // namespace

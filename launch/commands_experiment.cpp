@@ -66,10 +66,13 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   return pid;
 }
 
+// A wait status as a shell reports it: the exit code, or 128 + the signal.
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
 int wait_exit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code(status);
 }
 
 std::string cell_label(const ExperimentCell& c) {
@@ -174,7 +177,7 @@ int cmd_experiment(const Args& args) {
     const auto [index, watch] = it->second;
     running.erase(it);
     const ExperimentCell& cell = cells[index];
-    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const int rc = exit_code(status);
     ++finished;
     const std::string report = join_path(cell.run_dir, "eval/report.json");
     std::ostringstream line;

@@ -229,7 +229,7 @@ int cmd_eval_scores(const Args& args) {
   const std::vector<std::string>& names = data::default_fine_labels();
   const auto report =
       metrics::evaluate(metrics::read_score_file(args.get("dev"), names), metrics::read_score_file(args.get("test"), names));
-  const std::string json = metrics::report_to_json(report, data::default_fine_labels());
+  const std::string json = metrics::report_to_json(report, names);
   if (args.has("out")) atomic_write_file(args.get("out"), json + "\n");
   std::cout << json << "\n";
   return 0;

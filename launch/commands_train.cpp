@@ -13,6 +13,7 @@
 #include "comm/world.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "core/strings.h"
 #include "core/preemption.h"
 #include "core/yaml_proto.h"
 #include "launch/runtime.h"
@@ -39,12 +40,6 @@ std::vector<std::string> earlier_outputs(const std::string& run_dir) {
   return found;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // Rank 0: --overwrite deletes an earlier run's outputs; train.resume=false in a
 // used directory without it is refused (the old checkpoints and metrics would
 // mix with the new run's).
@@ -54,11 +49,11 @@ void prepare_run_dir(const proto::JobConfig& config, bool overwrite) {
   if (found.empty()) return;
   if (overwrite) {
     for (const auto& name : found) std::filesystem::remove_all(join_path(dir, name));
-    std::cout << "--overwrite: removed the earlier run's " << joined(found) << " from " << dir << "\n";
+    std::cout << "--overwrite: removed the earlier run's " << join(found, ", ") << " from " << dir << "\n";
     return;
   }
   if (!config.train().resume())
-    raise(ErrorKind::kConfig, "run.dir '", dir, "' already holds a run (", joined(found),
+    raise(ErrorKind::kConfig, "run.dir '", dir, "' already holds a run (", join(found, ", "),
           "); train.resume=false would mix a fresh run with it. Pass --overwrite to delete them, or choose another run.dir");
 }
 
@@ -79,10 +74,10 @@ int cmd_train(const Args& args) {
   const int threads = configure_threads(config.run());
   const Algorithm& algorithm = find_algorithm(config.train().algorithm());
   require_dataset(config);
-  const bool overwrite = args.has("overwrite");
-  if (world.rank == 0) prepare_run_dir(config, overwrite);
+  if (world.rank == 0) prepare_run_dir(config, args.has("overwrite"));
   // A finished run is reported, not retrained (rank 0 reads, every rank agrees).
-  int64_t done = world.rank == 0 && config.train().resume() && !overwrite ? latest_checkpoint_step(config.run().dir()) : 0;
+  // (after --overwrite rank 0 has removed the checkpoints: none is found)
+  int64_t done = world.rank == 0 && config.train().resume() ? latest_checkpoint_step(config.run().dir()) : 0;
   MPI_Bcast(&done, 1, MPI_INT64_T, 0, world.comm);
   if (done >= config.train().steps()) {
     if (world.rank == 0)

@@ -63,9 +63,7 @@ void print_mllm_summary(std::ostream& out, const std::string& title, const eval:
 }
 
 void print_report_path(std::ostream& out, const std::string& run_dir, int64_t step) {
-  char step_dir[32];
-  std::snprintf(step_dir, sizeof step_dir, "step-%06lld", static_cast<long long>(step));
-  out << "report: " << join_path(run_dir, std::string("eval/") + step_dir + "/report.json") << "\n";
+  out << "report: " << join_path(eval::eval_step_dir(run_dir, step), "report.json") << "\n";
 }
 
 }  // namespace fasrl::launch

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace fasrl::metrics {
 namespace {
@@ -31,12 +32,6 @@ int attack_type_id(const std::string& text, const std::vector<std::string>& fine
   } catch (const std::exception&) {
   }
   return -1;
-}
-
-std::string known_names(const std::vector<std::string>& fine_labels) {
-  std::string out;
-  for (const auto& n : fine_labels) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 }  // namespace
@@ -66,7 +61,7 @@ ScoredSamples read_score_file(const std::string& path, const std::vector<std::st
     const int type = attack_type_id(f[2], fine_labels);
     if (type < 0)
       raise(ErrorKind::kInvalidArgument, path, ":", line_no, ": attack_type '", f[2], "' is neither a name (",
-            known_names(fine_labels), ") nor an index below ", fine_labels.size());
+            join(fine_labels, ", "), ") nor an index below ", fine_labels.size());
     if (attack != (type != 0))
       raise(ErrorKind::kInvalidArgument, path, ":", line_no, ": is_attack ", attack, " disagrees with attack_type '",
             f[2], "' (", fine_labels[0], " is the only bona fide type)");

@@ -133,4 +133,9 @@ void save_qwen_vl(QwenVlImpl& model, const std::string& dir, torch::ScalarType d
   save_hf_weights(dir, tensors, max_shard_bytes);
 }
 
+const std::vector<std::string>& hf_side_files() {
+  static const std::vector<std::string> files = {"generation_config.json", "chat_template.json", "tokenizer_config.json"};
+  return files;
+}
+
 }  // namespace fasrl::models

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/safetensors.h"
 #include "models/qwen_vl.h"
@@ -25,6 +26,11 @@ proto::QwenImageProcessorConfig load_qwen_image_processor_config(const std::stri
 // Names as fasrl's QwenVl has them (visual.*, model.*, lm_head.weight);
 // lm_head.weight is dropped when the config ties it to the embeddings.
 TensorMap qwen_vl_canonical_names(TensorMap tensors, const proto::QwenVlConfig& config);
+
+// Files of an HF model directory that fasrl does not read but carries along
+// unchanged (into checkpoints, then exports): generation_config.json,
+// chat_template.json, tokenizer_config.json.
+const std::vector<std::string>& hf_side_files();
 
 QwenVl load_qwen_vl(const std::string& dir);
 // config.json + weights in `dtype` (sharded above max_shard_bytes). Other

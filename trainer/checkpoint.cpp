@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/strings.h"
 
 namespace fasrl::trainer {
 namespace fs = std::filesystem;
@@ -27,11 +28,7 @@ std::vector<std::string> checkpoint_dirs(const std::string& root) {  // newest f
 }
 }  // namespace
 
-std::string checkpoint_name(int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
-  return name;
-}
+std::string checkpoint_name(int64_t step) { return step_name(step); }
 
 std::string checkpoint_dir(const std::string& run_dir, int64_t step) {
   return join_path(run_dir, "checkpoints/" + checkpoint_name(step));

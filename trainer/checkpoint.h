@@ -6,7 +6,7 @@
 //                            (trainer/optimizer_state.h: keys name element ranges)
 //     rng.safetensors        CPU generator state
 //     config.json            the effective job config (MLLM runs: self-contained,
-//                            see launch/algorithms.cpp checkpoint_config)
+//                            see launch/algorithms.cpp mllm_learner_spec)
 //     tokenizer.json         MLLM runs: the tokenizer the model was trained with
 //     trainer_state.json     step, data cursor, policy version
 //     manifest.json          SHA-256 of every file above
