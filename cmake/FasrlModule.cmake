@@ -119,3 +119,18 @@ function(fasrl_use_torch target)
     endforeach()
   endif()
 endfunction()
+
+# Sources whose at::parallel_for must really run in parallel. ATen's OpenMP
+# backend expands `#pragma omp parallel` inline in the including file, so that
+# file needs the OpenMP flags; without them the loop silently runs on one
+# thread. (The PCH is built without them, so these files skip it.)
+function(fasrl_openmp_sources target)
+  find_package(OpenMP COMPONENTS CXX)
+  if(NOT OpenMP_CXX_FOUND)
+    message(WARNING "fasrl: no OpenMP for ${ARGN}: their loops run on one thread")
+    return()
+  endif()
+  separate_arguments(flags NATIVE_COMMAND "${OpenMP_CXX_FLAGS}")
+  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "${flags}" SKIP_PRECOMPILE_HEADERS ON)
+  target_link_libraries(${target} PUBLIC ${OpenMP_CXX_LIBRARIES})  # the runtime only: no flags for dependents
+endfunction()

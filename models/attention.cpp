@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+#include "models/decode_attention.h"
+
 namespace fasrl::models {
 
 namespace {
@@ -96,6 +98,7 @@ AttentionPlan segment_attention_plan(const torch::Tensor& segments, torch::Scala
 
 torch::Tensor attend(const AttentionPlan& plan, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), hd = q.size(3);
+  if (!plan.visible.empty() && fused_decode_attention_applies(q, k, v)) return fused_decode_attention(q, k, v, plan.visible);
   if (!plan.segmented()) return grouped_attention(q, k, v, plan.mask).transpose(1, 2).reshape({b, t, h * hd});
   const int64_t n = plan.sequences, len = plan.slot_length;
   auto to_slots = [&](const torch::Tensor& x) {  // [B, heads, T, hd] -> [N, heads, Lmax, hd]

@@ -13,6 +13,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace fasrl::models {
 
 struct AttentionPlan {
@@ -22,6 +24,10 @@ struct AttentionPlan {
   torch::Tensor slot_of_token;  // [M] slot (n * Lmax + i) of each real token
   torch::Tensor token_index;    // [M] flat token index of the same tokens
   int64_t sequences = 0, slot_length = 0;
+  // Slot-cache decode step only (one query per row): row i sees keys
+  // [0, visible[i]). Lets attend() use the fused CPU kernel
+  // (models/decode_attention.h) instead of the mask.
+  std::vector<int64_t> visible;
   bool segmented() const { return gather.defined(); }
 };
 

@@ -11,6 +11,7 @@
 #include "core/safetensors.h"
 #include "core/yaml_proto.h"
 #include "models/checkpointing.h"
+#include "models/skinny_linear.h"
 
 namespace fasrl::models {
 
@@ -48,15 +49,15 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTabl
   const int64_t b = x.size(0), t = x.size(1);
   const torch::Tensor h = input_layernorm(x);
   auto heads = [&](const torch::Tensor& y, int64_t n) { return y.view({b, t, n, head_dim_}).transpose(1, 2); };
-  torch::Tensor q = heads(self_attn->q_proj(h), heads_);      // [B, H, T, hd]
-  torch::Tensor k = heads(self_attn->k_proj(h), kv_heads_);   // [B, Hkv, T, hd]
-  torch::Tensor v = heads(self_attn->v_proj(h), kv_heads_);
+  torch::Tensor q = heads(apply_linear(self_attn->q_proj, h), heads_);      // [B, H, T, hd]
+  torch::Tensor k = heads(apply_linear(self_attn->k_proj, h), kv_heads_);   // [B, Hkv, T, hd]
+  torch::Tensor v = heads(apply_linear(self_attn->v_proj, h), kv_heads_);
   q = apply_rotary(q, rotary);
   k = apply_rotary(k, rotary);
   if (append) std::tie(k, v) = append(k, v);  // [B, Hkv, S, hd]: cached keys and the new ones
-  const torch::Tensor out = x + self_attn->o_proj(attend(plan, q, k, v));
+  const torch::Tensor out = x + apply_linear(self_attn->o_proj, attend(plan, q, k, v));
   const torch::Tensor m = post_attention_layernorm(out);
-  return out + mlp->down_proj(torch::silu(mlp->gate_proj(m)) * mlp->up_proj(m));  // SwiGLU
+  return out + apply_linear(mlp->down_proj, torch::silu(apply_linear(mlp->gate_proj, m)) * apply_linear(mlp->up_proj, m));  // SwiGLU
 }
 
 DecoderImpl::DecoderImpl(const proto::DecoderConfig& c) : config_(c) {
@@ -113,7 +114,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& x, const torch::Tensor& 
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
   const torch::Tensor h = model->norm(hidden);
-  return lm_head.is_empty() ? torch::matmul(h, model->embed_tokens->weight.t()) : lm_head(h);
+  return apply_linear(h, lm_head.is_empty() ? model->embed_tokens->weight : lm_head->weight);
 }
 
 torch::Tensor DecoderImpl::decode_step(const torch::Tensor& x, const torch::Tensor& positions, SlotKvCache& cache) {

@@ -60,6 +60,7 @@ AttentionPlan SlotKvCache::begin_step(torch::ScalarType dtype) {
   AttentionPlan plan;
   plan.mask = torch::zeros({n, 1, 1, step_span_}, torch::TensorOptions().dtype(dtype).device(device))
                   .masked_fill(visible.logical_not().view({n, 1, 1, step_span_}), -std::numeric_limits<double>::infinity());
+  for (int64_t length : lengths_) plan.visible.push_back(length + 1);
   return plan;
 }
 
