@@ -97,7 +97,11 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
         ks.well_formed += parsed.well_formed;
         ks.correct += reasoning::answer_matches(item, parsed.answer);
         const std::string& fine = dataset->manifest().fine_labels.at(static_cast<size_t>(batch.fine[i].item<int64_t>()));
-        ks.reward_sum += reasoning::score_response(text, item, fine, kg, weights).total;
+        const reasoning::Reward reward = reasoning::score_response(text, item, fine, kg, weights);
+        ks.reward_sum += reward.total;
+        ks.claimed_cues += reward.claimed_cues;
+        ks.supporting_cues += reward.supporting_cues;
+        ks.contradicting_cues += reward.contradicting_cues;
         if (out.examples.size() < 4 && q == 0) out.examples.push_back(item.question + " => " + text);
         // Ranked: the model's rationale up to </think>, then "<answer>" + candidate + "</answer>".
         std::vector<int64_t> prefix = prompts[r];
@@ -144,7 +148,10 @@ nlohmann::json split_json(const SplitScore& s) {
                    {"ranked_accuracy", k.ranked_accuracy()},
                    {"well_formed", k.items ? static_cast<double>(k.well_formed) / k.items : 0},
                    {"majority_baseline", k.majority()},
-                   {"mean_reward", k.mean_reward()}};
+                   {"mean_reward", k.mean_reward()},
+                   {"cues_per_response", k.items ? static_cast<double>(k.claimed_cues) / k.items : 0},
+                   {"kg_support_share", k.kg_support_share()},
+                   {"kg_contradict_share", k.kg_contradict_share()}};
   return {{"kinds", kinds}, {"examples", s.examples}};
 }
 

@@ -27,11 +27,17 @@ namespace fasrl::eval {
 struct KindScore {
   int64_t items = 0, correct = 0, ranked_correct = 0, well_formed = 0;
   double reward_sum = 0;  // GRPO reward of the greedy responses (data/rewards.h)
+  // Knowledge-graph cues the rationales claim, and how many of those the
+  // graph says support / contradict the sample's true class (UniShield's
+  // KG consistency of the reasoning, reasoning/rewards.h).
+  int64_t claimed_cues = 0, supporting_cues = 0, contradicting_cues = 0;
   std::map<std::string, int64_t> labels;  // answer label counts (for the majority baseline)
   double accuracy() const { return items ? static_cast<double>(correct) / items : 0; }
   double ranked_accuracy() const { return items ? static_cast<double>(ranked_correct) / items : 0; }
   double majority() const;
   double mean_reward() const { return items ? reward_sum / items : 0; }
+  double kg_support_share() const { return claimed_cues ? static_cast<double>(supporting_cues) / claimed_cues : 0; }
+  double kg_contradict_share() const { return claimed_cues ? static_cast<double>(contradicting_cues) / claimed_cues : 0; }
 };
 
 struct SplitScore {

@@ -26,8 +26,8 @@ Reward score_response(const std::string& response, const QaItem& item, const std
     if (think.find(lower(cue.text)) == std::string::npos) continue;
     ++r.claimed_cues;
     switch (kg.relation(cue.id, true_fine)) {
-      case CueRelation::kSupports: sum += 1; break;
-      case CueRelation::kContradicts: sum -= 1; break;
+      case CueRelation::kSupports: sum += 1, ++r.supporting_cues; break;
+      case CueRelation::kContradicts: sum -= 1, ++r.contradicting_cues; break;
       case CueRelation::kNeutral: break;
     }
   }

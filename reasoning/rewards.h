@@ -20,7 +20,7 @@ namespace fasrl::reasoning {
 
 struct Reward {
   double format = 0, accuracy = 0, kg = 0, total = 0;
-  int claimed_cues = 0;
+  int claimed_cues = 0, supporting_cues = 0, contradicting_cues = 0;  // of the claimed ones, by the graph
 };
 
 // `true_fine`: the sample's fine category id.

@@ -50,6 +50,8 @@ TEST(Rewards, HandWrittenRationales) {
   EXPECT_EQ(r.format, 1);
   EXPECT_EQ(r.accuracy, 1);
   EXPECT_EQ(r.claimed_cues, 2);
+  EXPECT_EQ(r.supporting_cues, 2);
+  EXPECT_EQ(r.contradicting_cues, 0);
   EXPECT_DOUBLE_EQ(r.kg, 1.0);
   EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 + 0.5);
   // Contradicting the graph: a real-face depth relief and skin shading for a replay.
@@ -57,12 +59,16 @@ TEST(Rewards, HandWrittenRationales) {
       "<think>The depth map shows the relief of a real face and the infrared image shows soft skin shading.</think>"
       "<answer>replay</answer>", kFine, "replay", kg, w);
   EXPECT_EQ(r.claimed_cues, 2);
+  EXPECT_EQ(r.contradicting_cues, 2);
+  EXPECT_EQ(r.supporting_cues, 0);
   EXPECT_DOUBLE_EQ(r.kg, -1.0);
   EXPECT_DOUBLE_EQ(r.total, 0.5 + 1 - 0.5);
   // One supporting, one contradicting, one neutral-free: mean.
   r = reasoning::score_response("<think>the depth map is flat; the colour image shows natural skin texture</think><answer>print</answer>",
                            kFine, "replay", kg, w);
   EXPECT_DOUBLE_EQ(r.kg, 0.0);
+  EXPECT_EQ(r.supporting_cues, 1);
+  EXPECT_EQ(r.contradicting_cues, 1);
   EXPECT_EQ(r.accuracy, 0);
   // Malformed: no think block; the answer still counts; cues read from the whole text.
   r = reasoning::score_response("replay because the depth map is flat <answer>replay</answer>", kFine, "replay", kg, w);

@@ -87,6 +87,14 @@ def learns(tmp):
     assert after["fine_accuracy"] >= 0.35 and after["fine_accuracy"] >= majority["fine"] + 0.05, after
     assert before["fine_ranked_accuracy"] < 0.35 and before["coarse_ranked_accuracy"] < 0.5, before
     assert after["auc"] >= 0.65 and after["auc"] >= before["auc"] + 0.1, (before["auc"], after["auc"])
+    # The SFT rationales cite the knowledge graph's cues for the true class, so the
+    # trained model's rationales claim cues and more of them support than contradict.
+    kg = {k: (v["cues_per_response"], v["kg_support_share"], v["kg_contradict_share"]) for k, v in test.items()}
+    print("cues per response, KG support / contradict share:", kg)
+    for kind, (cues, support, contradict) in kg.items():
+        assert 0 <= support + contradict <= 1 + 1e-9, (kind, kg[kind])
+    assert max(c for c, _, _ in kg.values()) >= 1, kg
+    assert kg["fine"][1] > kg["fine"][2], kg["fine"]
     check_export(tmp, run_dir, data)
     check_status(tmp, run_dir)
 
