@@ -159,7 +159,11 @@ int cmd_experiment(const Args& args) {
 
   std::map<pid_t, std::pair<size_t, Stopwatch>> running;
   std::vector<std::string> failed;
-  size_t next = 0, finished = 0;
+  size_t next = 0, finished = 0, succeeded = 0, never_started = 0;
+  // When the first cells all fail, the cause is almost always shared (a
+  // broken install, mpirun refusing to start, a missing dataset): stop
+  // launching instead of failing every cell of a long grid.
+  constexpr size_t kFirstFailuresToStop = 3;
   Stopwatch clock;
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int>(running.size()) < parallel) {
@@ -191,17 +195,27 @@ int cmd_experiment(const Args& args) {
       for (const auto& m : config.metrics()) metrics[m] = report_metric(parsed, m, report);
       atomic_write_file(join_path(cell.run_dir, "cell.json"),
                         nlohmann::json{{"metrics", metrics}, {"seconds", watch.seconds()}}.dump(2) + "\n");
+      ++succeeded;
       line << " done in " << format_duration(watch.seconds());
       for (const auto& m : config.metrics()) line << " | " << m << " " << metrics[m].get<double>();
     }
     const double rate = static_cast<double>(finished) / clock.seconds();
     if (finished < todo.size()) line << " | ETA " << format_duration(static_cast<double>(todo.size() - finished) / rate);
     std::cout << line.str() << "\n" << std::flush;
+    if (succeeded == 0 && failed.size() >= kFirstFailuresToStop && next < todo.size()) {
+      never_started = todo.size() - next;
+      next = todo.size();
+      std::cout << "experiment: the first " << failed.size() << " cells all failed; not starting the other " << never_started
+                << " (see their train.log)\n" << std::flush;
+    }
   }
   if (!failed.empty()) {
     std::string list;
     for (const auto& f : failed) list += "\n  " + f;
-    raise(ErrorKind::kInvalidArgument, "experiment: ", failed.size(), " cell(s) failed (finished ones are kept; rerun to retry):", list);
+    const std::string stopped =
+        never_started ? ", " + std::to_string(never_started) + " not started because the first ones all failed" : "";
+    raise(ErrorKind::kInvalidArgument, "experiment: ", failed.size(), " cell(s) failed", stopped,
+          " (finished ones are kept; rerun to retry):", list);
   }
   // The table reads every cell's report (cell.json only marks a finished cell), so metrics may change between runs.
   std::vector<std::map<std::string, double>> metrics;

@@ -97,4 +97,13 @@ def main():
         assert not os.path.exists(os.path.join(out, "results.md"))
         print("a cell that fails at run time is named with its log; the others are kept")
 
+        config, out = experiment(tmp, "allcrash", [("crash", "train.crash_at_step=5"), ("crash2", "train.crash_at_step=5")])
+        stopped = run([FASRL, "experiment", "--config", config], expect_rc=1)
+        # 2 at once: when the third failure arrives the fourth cell is already running.
+        assert "the first 3 cells all failed; not starting the other 4" in stopped, stopped
+        assert "4 cell(s) failed, 4 not started because the first ones all failed" in stopped, stopped
+        logs = [d for d, _, files in os.walk(out) if "train.log" in files]
+        assert len(logs) == 4, logs
+        print("a grid whose first 3 cells all fail stops there instead of failing every cell")
+
 main()
