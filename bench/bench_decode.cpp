@@ -27,7 +27,8 @@ using namespace fasrl;
 int main(int argc, char** argv) {
   const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 32;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
-  const int64_t skinny_rows = std::getenv("FASRL_SKINNY_ROWS") ? std::atoi(std::getenv("FASRL_SKINNY_ROWS")) : models::kSkinnyDefaultMaxRows;
+  const char* rows_env = std::getenv("FASRL_SKINNY_ROWS");
+  const int64_t skinny_rows = rows_env ? std::atoi(rows_env) : models::kSkinnyDefaultMaxRows;
   std::vector<int> batches;
   for (std::istringstream list(argc > 3 ? argv[3] : "1,16,64"); list.good();) {
     std::string b;

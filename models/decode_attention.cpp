@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cmath>
 
+#include "models/cpu_kernel_inputs.h"
+
 namespace fasrl::models {
 namespace {
 
@@ -37,10 +39,9 @@ void attend_one(const float* q, const float* k, int64_t k_stride, const float* v
 }  // namespace
 
 bool fused_decode_attention_applies(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  if (!enabled.load(std::memory_order_relaxed)) return false;
-  if (torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) return false;
+  if (!enabled.load(std::memory_order_relaxed) || !cpu_fp32_outside_autograd({&q, &k, &v})) return false;
   for (const torch::Tensor* t : {&q, &k, &v})
-    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat32 || t->dim() != 4 || t->stride(3) != 1) return false;
+    if (t->dim() != 4 || t->stride(3) != 1) return false;
   return q.size(2) == 1;
 }
 

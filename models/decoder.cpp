@@ -57,7 +57,8 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const RotaryTabl
   if (append) std::tie(k, v) = append(k, v);  // [B, Hkv, S, hd]: cached keys and the new ones
   const torch::Tensor out = x + apply_linear(self_attn->o_proj, attend(plan, q, k, v));
   const torch::Tensor m = post_attention_layernorm(out);
-  return out + apply_linear(mlp->down_proj, torch::silu(apply_linear(mlp->gate_proj, m)) * apply_linear(mlp->up_proj, m));  // SwiGLU
+  const torch::Tensor gated = torch::silu(apply_linear(mlp->gate_proj, m)) * apply_linear(mlp->up_proj, m);  // SwiGLU
+  return out + apply_linear(mlp->down_proj, gated);
 }
 
 DecoderImpl::DecoderImpl(const proto::DecoderConfig& c) : config_(c) {

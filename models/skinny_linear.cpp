@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "models/cpu_kernel_inputs.h"
 #include "models/skinny_gemm.h"
 
 namespace fasrl::models {
@@ -20,13 +21,10 @@ const Kernel& kernel() {
 std::atomic<int64_t> max_rows{kSkinnyDefaultMaxRows};
 
 bool takes_skinny_path(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (kernel().fn == nullptr) return false;
-  if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
-    return false;
-  const auto is_cpu_float = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32; };
-  if (!is_cpu_float(x) || !is_cpu_float(weight) || weight.dim() != 2 || !weight.is_contiguous()) return false;
-  if (bias.defined() && (!is_cpu_float(bias) || !bias.is_contiguous())) return false;
-  return x.dim() >= 1 && x.size(-1) == weight.size(1) && x.numel() > 0 && x.numel() / x.size(-1) <= max_rows.load(std::memory_order_relaxed);
+  if (kernel().fn == nullptr || !cpu_fp32_outside_autograd({&x, &weight, &bias})) return false;
+  if (weight.dim() != 2 || !weight.is_contiguous() || (bias.defined() && !bias.is_contiguous())) return false;
+  return x.dim() >= 1 && x.size(-1) == weight.size(1) && x.numel() > 0 &&
+         x.numel() / x.size(-1) <= max_rows.load(std::memory_order_relaxed);
 }
 
 }  // namespace
