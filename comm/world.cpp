@@ -58,7 +58,11 @@ void abort_job(const std::string& reason, int exit_code) {
   const std::string prefix = "[rank " + std::to_string(g_initialised ? g_world.rank : 0) + "] ";
   // fasrl::Error messages already carry the rank prefix; do not repeat it.
   const std::string body = reason.rfind(prefix, 0) == 0 ? reason.substr(prefix.size()) : reason;
-  std::cerr << prefix << "fatal: " << body << std::endl;
+  // One write: std::cerr is unbuffered, so piecewise output could be split by
+  // mpirun's abort banner and the reason line lose its rank prefix.
+  const std::string line = prefix + "fatal: " + body + "\n";
+  std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+  std::cerr.flush();
   if (g_initialised && g_world.size > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::exit(exit_code);
 }
