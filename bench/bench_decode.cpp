@@ -4,10 +4,12 @@
 // bandwidth bound: every decode step streams all weights once, so
 // tokens/s <= copy bandwidth / weight bytes x batch. The "no kernels" column
 // is fasrl with its CPU decode kernels off (models/skinny_linear.h,
-// models/decode_attention.h): torch ops only, as before them.
+// models/decode_attention.h, models/decode_layer_cpu.h): torch ops only, as
+// before them.
 //
 // usage: bench_decode [new_tokens] [threads] [batches, e.g. 1,16,64]
-// FASRL_SKINNY_ROWS=N sets the rows up to which the decode kernel is used.
+// FASRL_SKINNY_ROWS=N sets the rows up to which the decode kernel is used;
+// FASRL_BENCH_PROFILE=1 runs fasrl with kernels only (for perf record).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include "core/yaml_proto.h"
 #include "models/generate.h"
 #include "models/decode_attention.h"
+#include "models/decode_layer_cpu.h"
 #include "models/skinny_linear.h"
 
 using namespace fasrl;
@@ -28,7 +31,8 @@ int main(int argc, char** argv) {
   const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 32;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const char* rows_env = std::getenv("FASRL_SKINNY_ROWS");
-  const int64_t skinny_rows = rows_env ? std::atoi(rows_env) : models::kSkinnyDefaultMaxRows;
+  const int64_t skinny_rows = rows_env ? std::atoi(rows_env) : -1;  // -1: the default
+  const bool profile_only = std::getenv("FASRL_BENCH_PROFILE") != nullptr;
   std::vector<int> batches;
   for (std::istringstream list(argc > 3 ? argv[3] : "1,16,64"); list.good();) {
     std::string b;
@@ -66,7 +70,9 @@ int main(int argc, char** argv) {
               params / 1e6, weight_bytes / 1e6, new_tokens, threads);
   std::printf("copy bandwidth %.1f GB/s -> bound = %.1f tokens/s per sequence of the batch\n", copy_bw / 1e9,
               copy_bw / weight_bytes);
-  std::printf("skinny decode kernel: %s\n", models::skinny_kernel());
+  models::set_skinny_linear_max_rows(skinny_rows);
+  std::printf("skinny decode kernel: %s, up to %lld rows\n", models::skinny_kernel(),
+              static_cast<long long>(models::skinny_linear_max_rows()));
   std::printf("%-6s %12s %18s %14s %8s %12s %9s\n", "batch", "fasrl tok/s", "no kernels tok/s", "python tok/s", "ratio",
               "bound tok/s", "of bound");
   for (int batch : batches) {
@@ -78,6 +84,7 @@ int main(int argc, char** argv) {
     auto tokens_per_s = [&](bool kernels) {
       models::set_skinny_linear_max_rows(kernels ? skinny_rows : 0);
       models::set_fused_decode_attention_enabled(kernels);
+      models::set_fused_decode_layer_enabled(kernels);
       o.max_new_tokens = 2;
       models::generate(model, prompts, o);  // warm-up
       o.max_new_tokens = new_tokens;
@@ -85,9 +92,13 @@ int main(int argc, char** argv) {
       models::generate(model, prompts, o);
       return static_cast<double>(batch) * new_tokens / clock.seconds();
     };
-    const double no_kernels = tokens_per_s(false);
+    const double no_kernels = profile_only ? 0.0 : tokens_per_s(false);
     const double ours = tokens_per_s(true);
     double theirs = -1;
+    if (profile_only) {
+      std::printf("%-6d %12.1f\n", batch, ours);
+      continue;
+    }
     const std::string cmd = "/usr/bin/python3 " + std::string(FASRL_SOURCE_DIR) + "/bench/qwen2_decode.py /tmp/fasrl_bench_decode.json " +
                             std::to_string(batch) + " " + std::to_string(new_tokens);
     if (FILE* pipe = ::popen(cmd.c_str(), "r")) {

@@ -52,11 +52,16 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   for (int64_t len : visible) TORCH_CHECK(len >= 1 && len <= span, "fused_decode_attention: visible ", len, " of ", span);
   const torch::Tensor qc = q.contiguous();  // [n, H, 1, hd]
   torch::Tensor out = torch::empty({n, 1, heads * hd}, q.options());
-  const float* qp = qc.data_ptr<float>();
-  const float* kp = k.data_ptr<float>();
-  const float* vp = v.data_ptr<float>();
-  float* op = out.data_ptr<float>();
+  decode_attention_rows(qc.data_ptr<float>(), n, heads, hd, {k.data_ptr<float>(), k.stride(0), k.stride(1), k.stride(2)},
+                        {v.data_ptr<float>(), v.stride(0), v.stride(1), v.stride(2)}, kv_heads, visible,
+                        out.data_ptr<float>());
+  return out;
+}
+
+void decode_attention_rows(const float* q, int64_t n, int64_t heads, int64_t hd, const StridedKv& k, const StridedKv& v,
+                           int64_t kv_heads, const std::vector<int64_t>& visible, float* out) {
   const int64_t rep = heads / kv_heads;
+  const int64_t span = *std::max_element(visible.begin(), visible.end());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   // Tasks are (row, head) pairs; a chunk should hold ~64 K multiply-adds.
   const int64_t grain = std::max<int64_t>(1, (64 << 10) / (2 * hd * std::max<int64_t>(1, span)));
@@ -64,11 +69,11 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
     std::vector<float> scores(static_cast<size_t>(span));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t i = task / heads, h = task % heads, g = h / rep;
-      attend_one(qp + task * hd, kp + i * k.stride(0) + g * k.stride(1), k.stride(2), vp + i * v.stride(0) + g * v.stride(1),
-                 v.stride(2), visible[static_cast<size_t>(i)], hd, scale, scores.data(), op + task * hd);
+      attend_one(q + task * hd, k.data + i * k.row_stride + g * k.head_stride, k.position_stride,
+                 v.data + i * v.row_stride + g * v.head_stride, v.position_stride, visible[static_cast<size_t>(i)], hd, scale,
+                 scores.data(), out + task * hd);
     }
   });
-  return out;
 }
 
 void set_fused_decode_attention_enabled(bool on) { enabled.store(on, std::memory_order_relaxed); }

@@ -20,6 +20,18 @@ bool fused_decode_attention_applies(const torch::Tensor& q, const torch::Tensor&
 torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const std::vector<int64_t>& visible);
 
+// Keys or values of a decode step in memory: element (row, head, position, d)
+// is at data[row * row_stride + head * head_stride + position * position_stride + d].
+struct StridedKv {
+  const float* data;
+  int64_t row_stride, head_stride, position_stride;
+};
+
+// The same loop on raw memory: q [n, H, hd] contiguous, out [n, H * hd];
+// row i attends to positions [0, visible[i]) of k and v.
+void decode_attention_rows(const float* q, int64_t n, int64_t heads, int64_t hd, const StridedKv& k, const StridedKv& v,
+                           int64_t kv_heads, const std::vector<int64_t>& visible, float* out);
+
 // Off: attend() always takes the masked path (tests compare the two).
 void set_fused_decode_attention_enabled(bool enabled);
 

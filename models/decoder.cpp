@@ -11,6 +11,7 @@
 #include "core/safetensors.h"
 #include "core/yaml_proto.h"
 #include "models/checkpointing.h"
+#include "models/cpu_kernel_inputs.h"
 #include "models/skinny_linear.h"
 
 namespace fasrl::models {
@@ -118,8 +119,30 @@ torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
   return apply_linear(h, lm_head.is_empty() ? model->embed_tokens->weight : lm_head->weight);
 }
 
+bool DecoderImpl::takes_fused_decode(const torch::Tensor& x, SlotKvCache& cache) const {
+  if (!fused_decode_layer_enabled() || x.size(0) > skinny_linear_max_rows() || !cpu_fp32_outside_autograd({&x})) return false;
+  const torch::Tensor& keys = cache.layer_keys(0);
+  if (!keys.device().is_cpu() || keys.scalar_type() != torch::kFloat32) return false;
+  for (const auto& layer : *model->layers)
+    if (!layer->as<DecoderLayerImpl>()->decode_step_cpu_applies()) return false;
+  return true;
+}
+
 torch::Tensor DecoderImpl::decode_step(const torch::Tensor& x, const torch::Tensor& positions, SlotKvCache& cache) {
   const RotaryTables rotary = rotary_tables(positions, inv_freq_, mrope_section_, x.scalar_type());
+  if (takes_fused_decode(x, cache)) {
+    const int64_t n = x.size(0), hd = rotary.cos.size(-1);
+    cache.begin_fused_step();
+    torch::Tensor h = x.reshape({n, x.size(-1)}).clone();  // [n, D], updated in place layer by layer
+    const torch::Tensor cos = rotary.cos.reshape({n, hd}).contiguous(), sin = rotary.sin.reshape({n, hd}).contiguous();
+    DecodeScratch scratch;
+    for (size_t i = 0; i < model->layers->size(); ++i)
+      model->layers[i]->as<DecoderLayerImpl>()->decode_step_cpu(h.data_ptr<float>(), n, cos.data_ptr<float>(),
+                                                                 sin.data_ptr<float>(), cache.layer_keys(i),
+                                                                 cache.layer_values(i), cache.lengths(), scratch);
+    cache.end_step();
+    return logits(h);
+  }
   const AttentionPlan plan = cache.begin_step(x.scalar_type());
   torch::Tensor h = x;
   for (size_t i = 0; i < model->layers->size(); ++i)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/attention.h"
+#include "models/decode_layer_cpu.h"
 #include "models/kv_cache.h"
 #include "models/rope.h"
 #include "proto/config.pb.h"
@@ -23,6 +24,7 @@ class RmsNormImpl : public torch::nn::Module {
  public:
   RmsNormImpl(int64_t dim, double eps);
   torch::Tensor forward(const torch::Tensor& x);
+  double eps() const { return eps_; }
   torch::Tensor weight;
 
  private:
@@ -40,6 +42,15 @@ class DecoderLayerImpl : public torch::nn::Module {
   // x [B, T, D]; rotary tables [B, T, head_dim]; plan over the T new and S_past cached tokens.
   torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rotary, const AttentionPlan& plan,
                         const KvAppend& append = nullptr);
+  // The same for one decode step of n rows on the CPU without torch ops
+  // (models/decode_layer_cpu.cpp): x [n, D] updated in place; cos, sin
+  // [n, head_dim]; keys, values this layer's slot cache [slots, H_kv,
+  // capacity, hd], row i's new key and value written at lengths[i].
+  void decode_step_cpu(float* x, int64_t n, const float* cos, const float* sin, torch::Tensor& keys, torch::Tensor& values,
+                       const std::vector<int64_t>& lengths, DecodeScratch& scratch);
+  // Whether decode_step_cpu may run: every weight CPU fp32 contiguous, and
+  // autograd records none of them.
+  bool decode_step_cpu_applies() const;
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
@@ -72,6 +83,9 @@ class DecoderImpl : public torch::nn::Module {
   // each one's newest token, positions [n, 1] or [3, n, 1]. Writes their keys
   // and values into the cache in place. Returns logits [n, V].
   torch::Tensor decode_step(const torch::Tensor& embeds, const torch::Tensor& positions, SlotKvCache& cache);
+  // Whether decode_step(embeds, ..., cache) runs every layer's decode_step_cpu
+  // (models/decode_layer_cpu.h) rather than torch ops.
+  bool takes_fused_decode(const torch::Tensor& embeds, SlotKvCache& cache) const;
   const proto::DecoderConfig& config() const { return config_; }
   // Recompute each layer in backward instead of keeping its activations
   // (models/checkpointing.h); forwards with a KV cache are never checkpointed.
@@ -79,6 +93,7 @@ class DecoderImpl : public torch::nn::Module {
 
  private:
   torch::Tensor logits(const torch::Tensor& hidden);  // final norm + LM head: [.., D] -> [.., V]
+
   proto::DecoderConfig config_;
   bool checkpoint_layers_ = false;
   struct Model : torch::nn::Module {

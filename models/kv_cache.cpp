@@ -46,11 +46,15 @@ void SlotKvCache::remove(int64_t slot) {
   lengths_.pop_back();
 }
 
-AttentionPlan SlotKvCache::begin_step(torch::ScalarType dtype) {
-  const int64_t n = active();
+void SlotKvCache::begin_fused_step() {
   const int64_t longest = *std::max_element(lengths_.begin(), lengths_.end());
   if (longest + 1 > capacity_) raise(ErrorKind::kInternal, "SlotKvCache: a sequence outgrew capacity ", capacity_);
   step_span_ = longest + 1;
+}
+
+AttentionPlan SlotKvCache::begin_step(torch::ScalarType dtype) {
+  begin_fused_step();
+  const int64_t n = active();
   const torch::Device device = keys_[0].device();
   const torch::Tensor lengths = torch::tensor(lengths_, torch::kInt64).to(device, /*non_blocking=*/true);
   rows_ = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(device));

@@ -45,6 +45,11 @@ class SlotKvCache {
   // `layer`'s new keys/values [active, H_kv, 1, hd] at each slot's length and
   // returns the views to attend to; end_step() counts the new token.
   AttentionPlan begin_step(torch::ScalarType dtype);
+  // A step whose layers write the cache themselves (models/decode_layer_cpu.h):
+  // only the capacity check; they write layer_keys(l)/layer_values(l) at lengths().
+  void begin_fused_step();
+  torch::Tensor& layer_keys(size_t layer) { return keys_[layer]; }
+  torch::Tensor& layer_values(size_t layer) { return values_[layer]; }
   std::pair<torch::Tensor, torch::Tensor> append(size_t layer, const torch::Tensor& k, const torch::Tensor& v);
   void end_step();
 

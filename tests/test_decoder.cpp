@@ -139,7 +139,7 @@ TEST(SkinnyGemm, DecodeStepsWithAndWithoutTheKernelAgree) {
   const torch::Tensor with_kernel = decode();
   models::set_skinny_linear_max_rows(0);
   const torch::Tensor without = decode();
-  models::set_skinny_linear_max_rows(models::kSkinnyDefaultMaxRows);
+  models::set_skinny_linear_max_rows(-1);
   EXPECT_TRUE(torch::allclose(with_kernel, without, 1e-5, 1e-5));
 }
 

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <map>
 
+#include "models/decode_layer_cpu.h"
 #include "models/generate.h"
+#include "models/skinny_linear.h"
 #include "test_util.h"
 
 using namespace fasrl;
@@ -150,6 +152,8 @@ TEST(RolloutEngine, SharedPrefillAndContinuousBatchingSampleLikeSeparateCopies) 
   fasrl::testing::expect_error([&] { models::generate(model, kPrompts, grouped); }, {"3 slots", "group of 4"});
 }
 
+// With the fused CPU decode layer (models/decode_layer_cpu.h) and with torch
+// ops: both equal a full forward, and write the same keys into the cache.
 TEST(RolloutEngine, DecodeStepInThePreallocatedCacheEqualsAFullForward) {
   torch::manual_seed(6);
   models::Decoder model(tiny());
@@ -159,20 +163,36 @@ TEST(RolloutEngine, DecodeStepInThePreallocatedCacheEqualsAFullForward) {
   const auto [ids, pad] = models::left_pad(seqs, 0, 3, 0);
   models::KvCache prefill;
   model->forward(model->embed(ids), models::count_real_tokens(pad).positions, pad, &prefill);
-  models::SlotKvCache cache(2, 3, 2, 8, 8, prefill.keys[0].options());
-  for (int64_t r = 0; r < 3; ++r) cache.admit(prefill, r, 5 - static_cast<int64_t>(seqs[r].size()), static_cast<int64_t>(seqs[r].size()));
-  cache.remove(0);  // sequence 2 moves into slot 0: slots hold sequences 2 and 1
-  EXPECT_EQ(cache.lengths(), (std::vector<int64_t>{3, 2}));
-  const torch::Tensor next = torch::tensor({20, 21}, torch::kInt64);
-  const torch::Tensor logits = model->decode_step(model->embed(next.unsqueeze(1)), torch::tensor({3, 2}).unsqueeze(1), cache);
-  EXPECT_EQ(cache.lengths(), (std::vector<int64_t>{4, 3}));
-  for (int i = 0; i < 2; ++i) {
-    std::vector<int64_t> full = seqs[i == 0 ? 2 : 1];
-    full.push_back(next[i].item<int64_t>());
-    const torch::Tensor fid = torch::tensor(full, torch::kInt64).unsqueeze(0);
-    const torch::Tensor expect = model->forward(model->embed(fid), torch::arange(fid.size(1)).unsqueeze(0)).select(1, fid.size(1) - 1);
-    EXPECT_TRUE(torch::allclose(logits[i], expect[0], 1e-5, 1e-5)) << i;
+  std::vector<torch::Tensor> written;  // layer 1's keys after the step, per path
+  for (const bool fused : {true, false}) {
+    models::set_fused_decode_layer_enabled(fused);
+    models::SlotKvCache cache(2, 3, 2, 8, 8, prefill.keys[0].options());
+    for (int64_t r = 0; r < 3; ++r)
+      cache.admit(prefill, r, 5 - static_cast<int64_t>(seqs[r].size()), static_cast<int64_t>(seqs[r].size()));
+    cache.remove(0);  // sequence 2 moves into slot 0: slots hold sequences 2 and 1
+    EXPECT_EQ(cache.lengths(), (std::vector<int64_t>{3, 2}));
+    const torch::Tensor next = torch::tensor({20, 21}, torch::kInt64);
+    const torch::Tensor embeds = model->embed(next.unsqueeze(1));
+    EXPECT_EQ(model->takes_fused_decode(embeds, cache), fused && std::string(models::skinny_kernel()) != "none");
+    const torch::Tensor logits = model->decode_step(embeds, torch::tensor({3, 2}).unsqueeze(1), cache);
+    EXPECT_EQ(cache.lengths(), (std::vector<int64_t>{4, 3}));
+    for (int i = 0; i < 2; ++i) {
+      std::vector<int64_t> full = seqs[i == 0 ? 2 : 1];
+      full.push_back(next[i].item<int64_t>());
+      const torch::Tensor fid = torch::tensor(full, torch::kInt64).unsqueeze(0);
+      const torch::Tensor expect =
+          model->forward(model->embed(fid), torch::arange(fid.size(1)).unsqueeze(0)).select(1, fid.size(1) - 1);
+      EXPECT_TRUE(torch::allclose(logits[i], expect[0], 1e-5, 1e-5)) << "fused " << fused << " row " << i;
+    }
+    written.push_back(cache.layer_keys(1).clone());
   }
+  models::set_fused_decode_layer_enabled(true);
+  EXPECT_TRUE(torch::allclose(written[0], written[1], 1e-5, 1e-6)) << "the fused layer writes the keys torch's path writes";
+  // Training keeps the torch ops (autograd): weights that require grad under grad mode.
+  torch::AutoGradMode training(true);
+  models::SlotKvCache cache(2, 1, 2, 8, 8, prefill.keys[0].options());
+  cache.admit(prefill, 0, 0, 5);
+  EXPECT_FALSE(model->takes_fused_decode(model->embed(torch::tensor({{20}}, torch::kInt64)), cache));
 }
 
 TEST(RolloutEngine, StopStringsAcrossTokenBoundariesMatchTheWholeText) {
@@ -201,7 +221,9 @@ TEST(RolloutEngine, StopStringsAcrossTokenBoundariesMatchTheWholeText) {
       }
     EXPECT_EQ(stopped.tokens[i].size(), expect) << i;
     EXPECT_EQ(stopped.finish[i], found ? "stop" : "length") << i;
-    if (i == 0) EXPECT_TRUE(found && expect <= 8);
+    if (i == 0) {
+      EXPECT_TRUE(found && expect <= 8);
+    }
   }
 }
 

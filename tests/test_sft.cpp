@@ -50,7 +50,9 @@ TEST(ReasoningFormat, LinearParserEqualsTheRegexDefinitionAndHandlesHugeResponse
     const auto got = reasoning::parse_response(text);
     ASSERT_EQ(got.well_formed, want.well_formed) << text;
     well_formed += got.well_formed;
-    if (got.well_formed) ASSERT_EQ(got.think, want.think) << text;
+    if (got.well_formed) {
+      ASSERT_EQ(got.think, want.think) << text;
+    }
     std::string answer = want.answer;
     answer.erase(0, answer.find_first_not_of(" \t\r\n") == std::string::npos ? answer.size() : answer.find_first_not_of(" \t\r\n"));
     answer.erase(answer.find_last_not_of(" \t\r\n") + 1);
