@@ -86,7 +86,7 @@ TEST(SkinnyGemm, EveryKernelEqualsTorchLinear) {
     if (!fn) continue;
     ++kernels;
     torch::manual_seed(1);
-    for (int64_t n : {1, 2, 3, 5, 6, 7, 8, 13})
+    for (int64_t n : {1, 2, 3, 5, 6, 7, 8, 13, 64})
       for (int64_t in : {3, 16, 40, 776})
         for (int64_t out : {1, 5, 12, 67}) {
           const torch::Tensor x = torch::randn({n, in}), w = torch::randn({out, in}), b = torch::randn({out});

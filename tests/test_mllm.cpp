@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/decode_layer_cpu.h"
 #include "models/generate.h"
 #include "models/mllm.h"
 #include "test_util.h"
@@ -113,5 +114,36 @@ TEST(Mllm, GenerationFromImagePrefixCachedEqualsUncachedAndTeacherForced) {
       EXPECT_NEAR(cached.logprobs[i][t], forced[t], 1e-5) << i << "," << t;
       EXPECT_NEAR(full.logprobs[i][t], forced[t], 1e-5) << i << "," << t;
     }
+  }
+}
+
+// The fused CPU decode layer (models/decode_layer_cpu.h) against torch's ops
+// over a whole sampled generation: images, groups sharing a prefill, 64 steps.
+TEST(Mllm, SampledGenerationWithAndWithoutTheFusedDecodeLayerAgree) {
+  torch::manual_seed(2);
+  const auto tok = tag_tokenizer();
+  models::Mllm m = models::make_mllm(tiny_mllm(), tok, kModalities);
+  const std::vector<std::vector<int64_t>> prompts{tok.encode(m->image_prompt({"rgb", "depth"}) + "Q?"),
+                                                   tok.encode("Hi " + m->image_prompt({"ir"}) + "Q: live?")};
+  const torch::Tensor images = torch::randn({3, 3, 16, 16});
+  const models::PromptEmbedder embed = [&](const torch::Tensor& ids, const std::vector<int64_t>&) {
+    return m->embed(ids, images);
+  };
+  torch::NoGradGuard g;
+  models::SamplingOptions o;
+  o.temperature = 1.0;
+  o.max_new_tokens = 64;
+  o.seed = 11;
+  o.group_size = 4;
+  o.banned_ids = {m->image_pad_id()};
+  const auto fused = models::generate(m->language_model(), prompts, o, nullptr, embed);
+  models::set_fused_decode_layer_enabled(false);
+  const auto torch_ops = models::generate(m->language_model(), prompts, o, nullptr, embed);
+  models::set_fused_decode_layer_enabled(true);
+  ASSERT_EQ(fused.tokens.size(), 8u);
+  for (size_t i = 0; i < fused.tokens.size(); ++i) {
+    ASSERT_EQ(fused.tokens[i], torch_ops.tokens[i]) << i;
+    for (size_t t = 0; t < fused.logprobs[i].size(); ++t)
+      EXPECT_NEAR(fused.logprobs[i][t], torch_ops.logprobs[i][t], 1e-4) << i << "," << t;
   }
 }
