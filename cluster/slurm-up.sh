@@ -28,7 +28,9 @@ SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port_base
 SlurmdPort=$((port_base + 1))
 AuthType=auth/munge
-AuthInfo=socket=$DIR/munge/munge.socket
+# cred_expire also holds a requeued job back that long (default 120 s);
+# 10 s lets the preempt-requeue-resume test finish in well under a minute.
+AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=10
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
