@@ -13,12 +13,12 @@
 using namespace fasrl;
 
 namespace {
-proto::DecoderConfig tiny() { return fasrl::testing::tiny_decoder(40); }
+proto::DecoderConfig small_vocab_decoder() { return fasrl::testing::tiny_decoder(40); }
 }  // namespace
 
 TEST(Decoder, IncrementalDecodingWithCacheEqualsFullForward) {
   torch::manual_seed(0);
-  models::Decoder model(tiny());
+  models::Decoder model(small_vocab_decoder());
   torch::NoGradGuard g;
   const torch::Tensor ids = torch::randint(0, 40, {2, 9}, torch::kInt64);
   const torch::Tensor positions = torch::arange(9).unsqueeze(0).expand({2, 9});
@@ -33,7 +33,7 @@ TEST(Decoder, IncrementalDecodingWithCacheEqualsFullForward) {
 
 TEST(Decoder, LeftPaddingDoesNotChangeTheRealTokens) {
   torch::manual_seed(1);
-  models::Decoder model(tiny());
+  models::Decoder model(small_vocab_decoder());
   torch::NoGradGuard g;
   const torch::Tensor ids = torch::randint(1, 40, {1, 6}, torch::kInt64);
   const torch::Tensor alone = model->forward(model->embed(ids), torch::arange(6).unsqueeze(0));
@@ -45,7 +45,7 @@ TEST(Decoder, LeftPaddingDoesNotChangeTheRealTokens) {
 }
 
 TEST(Decoder, TiedEmbeddingsHaveNoLmHead) {
-  auto c = tiny();
+  auto c = small_vocab_decoder();
   c.set_tie_word_embeddings(true);
   models::Decoder tied(c);
   for (const auto& p : tied->named_parameters()) EXPECT_EQ(p.key().find("lm_head"), std::string::npos);
@@ -59,7 +59,7 @@ TEST(Decoder, TiedEmbeddingsHaveNoLmHead) {
 TEST(Decoder, HfDirectoryRoundTripAndForeignConfigKeys) {
   fasrl::testing::TempDir dir;
   torch::manual_seed(3);
-  models::Decoder a(tiny());
+  models::Decoder a(small_vocab_decoder());
   models::save_decoder(a, dir.path());
   // An HF config.json carries keys we ignore; add some, as Qwen2's does.
   std::string cfg = fasrl::read_file(dir.sub("config.json"));
@@ -125,7 +125,7 @@ TEST(SkinnyGemm, ApplyLinearMatchesTorchAndKeepsGradients) {
 // Decoding one token per step with the kernel gives the logits of torch's path.
 TEST(SkinnyGemm, DecodeStepsWithAndWithoutTheKernelAgree) {
   torch::manual_seed(3);
-  models::Decoder model(tiny());
+  models::Decoder model(small_vocab_decoder());
   torch::NoGradGuard g;
   const torch::Tensor ids = torch::randint(0, 40, {3, 6}, torch::kInt64);
   const torch::Tensor positions = torch::arange(6).unsqueeze(0).expand({3, 6});

@@ -14,7 +14,6 @@ using reasoning::CueRelation;
 using reasoning::Granularity;
 
 namespace {
-const std::string kGraph = std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml";
 
 const char* kSmall = R"(
 modalities: [rgb, depth]
@@ -35,7 +34,7 @@ std::string with(const std::string& extra) { return std::string(kSmall) + extra;
 }  // namespace
 
 TEST(Fakg, ShippedGraphAnswersRelationsWithInheritance) {
-  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
+  const auto kg = reasoning::KnowledgeGraph::load(fasrl::testing::fakg_path());
   EXPECT_EQ(kg.relation("flat_depth", "print"), CueRelation::kSupports);
   EXPECT_EQ(kg.relation("flat_depth", "live"), CueRelation::kContradicts);
   EXPECT_EQ(kg.relation("flat_depth", "face_swap"), CueRelation::kContradicts);      // via digital
@@ -78,8 +77,8 @@ TEST(Fakg, InvalidGraphsAreRejectedWithTheEntryNamed) {
 
 using fasrl::testing::check_paths;
 
-TEST(QaSynthesis, ItemsAndPathsFollowLabelsCuesAndPresentModalities) {
-  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
+TEST(QaSynthesisFromGraph, ItemsAndPathsFollowLabelsCuesAndPresentModalities) {
+  const auto kg = reasoning::KnowledgeGraph::load(fasrl::testing::fakg_path());
   reasoning::QaOptions o;
   o.paths_per_item = 6;
   reasoning::QaSample replay{"s1", "replay", {"rgb", "depth", "ir"},

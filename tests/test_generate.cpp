@@ -13,7 +13,7 @@
 using namespace fasrl;
 
 namespace {
-proto::DecoderConfig tiny() { return fasrl::testing::tiny_decoder(260); }
+proto::DecoderConfig byte_vocab_decoder() { return fasrl::testing::tiny_decoder(260); }
 
 // Byte-level tokenizer with no merges: token id = byte value.
 models::BpeTokenizer byte_tokenizer() {
@@ -27,7 +27,7 @@ const std::vector<std::vector<int64_t>> kPrompts{{5, 9, 23, 7}, {100, 3}, {44, 4
 
 TEST(Generate, CacheAndNoCacheGiveTheSameSamples) {
   torch::manual_seed(0);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   for (double temperature : {0.0, 1.0}) {
     models::SamplingOptions o;
     o.temperature = temperature;
@@ -45,7 +45,7 @@ TEST(Generate, CacheAndNoCacheGiveTheSameSamples) {
 
 TEST(Generate, LogprobsEqualTeacherForcedForwardAndSeedsReproduce) {
   torch::manual_seed(1);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   models::SamplingOptions o;
   o.temperature = 0.8;
   o.top_k = 50;
@@ -65,7 +65,7 @@ TEST(Generate, LogprobsEqualTeacherForcedForwardAndSeedsReproduce) {
 
 TEST(Generate, TopKOneIsGreedyAndStopConditionsEndRows) {
   torch::manual_seed(2);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   models::SamplingOptions greedy;
   greedy.temperature = 0;
   greedy.max_new_tokens = 8;
@@ -117,7 +117,7 @@ void expect_same(const models::Generation& a, const models::Generation& b, const
 // as G separate copies of each prompt decoded together.
 TEST(RolloutEngine, SharedPrefillAndContinuousBatchingSampleLikeSeparateCopies) {
   torch::manual_seed(5);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   models::SamplingOptions o;
   o.temperature = 1.0;
   o.top_k = 40;
@@ -156,7 +156,7 @@ TEST(RolloutEngine, SharedPrefillAndContinuousBatchingSampleLikeSeparateCopies) 
 // ops: both equal a full forward, and write the same keys into the cache.
 TEST(RolloutEngine, DecodeStepInThePreallocatedCacheEqualsAFullForward) {
   torch::manual_seed(6);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   torch::NoGradGuard g;
   // Two sequences of different length in slots 0 and 1 (a third admitted and retired).
   const std::vector<std::vector<int64_t>> seqs{{3, 4, 5, 6, 7}, {8, 9}, {10, 11, 12}};
@@ -197,7 +197,7 @@ TEST(RolloutEngine, DecodeStepInThePreallocatedCacheEqualsAFullForward) {
 
 TEST(RolloutEngine, StopStringsAcrossTokenBoundariesMatchTheWholeText) {
   torch::manual_seed(7);
-  models::Decoder model(tiny());
+  models::Decoder model(byte_vocab_decoder());
   const auto tok = byte_tokenizer();
   models::SamplingOptions o;
   o.temperature = 1.0;

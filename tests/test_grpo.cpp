@@ -12,7 +12,6 @@
 using namespace fasrl;
 
 namespace {
-const std::string kGraph = std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml";
 const reasoning::QaItem kFine{"fine", "What kind of face is this?", {}, "replay", "replay", {"p"}};
 const reasoning::QaItem kChoice{"choice", "Which option?", {"print", "replay", "live"}, "B", "replay", {"p"}};
 
@@ -41,7 +40,7 @@ proto::RolloutBatch valid_batch() {
 }  // namespace
 
 TEST(Rewards, HandWrittenRationales) {
-  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
+  const auto kg = reasoning::KnowledgeGraph::load(fasrl::testing::fakg_path());
   proto::RewardConfig w;  // format 0.5, accuracy 1, kg 0.5
   // Well formed, right answer, cues the graph supports for replay.
   auto r = reasoning::score_response(

@@ -10,7 +10,7 @@
 using namespace fasrl;
 
 namespace {
-proto::ClipConfig tiny() {
+proto::ClipConfig tiny_clip() {
   proto::ClipConfig c;
   auto* v = c.mutable_vision();
   v->set_image_size(16), v->set_patch_size(8), v->set_width(16), v->set_layers(1), v->set_heads(2);
@@ -23,7 +23,7 @@ proto::ClipConfig tiny() {
 }  // namespace
 
 TEST(Models, ParameterNamesAreHfClipNames) {
-  models::ClipModel m(tiny());
+  models::ClipModel m(tiny_clip());
   std::set<std::string> names;
   for (const auto& p : m->named_parameters()) names.insert(p.key());
   for (const char* want : {"vision_model.embeddings.class_embedding", "vision_model.embeddings.patch_embedding.weight",
@@ -39,13 +39,13 @@ TEST(Models, ParameterNamesAreHfClipNames) {
 TEST(Models, WeightsRoundTripThroughSafetensorsAndMoaeMayBeAbsent) {
   fasrl::testing::TempDir dir;
   torch::manual_seed(1);
-  models::ClipModel a(tiny());
+  models::ClipModel a(tiny_clip());
   TensorMap weights;
   for (const auto& p : a->named_parameters())
     if (p.key().find(".moae.") == std::string::npos) weights[p.key()] = p.value();  // an HF CLIP file has no MoAE
   save_safetensors(dir.sub("clip.safetensors"), weights);
   torch::manual_seed(2);
-  models::ClipModel b(tiny());
+  models::ClipModel b(tiny_clip());
   EXPECT_EQ(b->load_weights(dir.sub("clip.safetensors")), static_cast<int>(weights.size()));
   for (const auto& p : b->named_parameters())
     if (weights.count(p.key())) EXPECT_TRUE(torch::equal(p.value(), weights[p.key()])) << p.key();
@@ -55,7 +55,7 @@ TEST(Models, WeightsRoundTripThroughSafetensorsAndMoaeMayBeAbsent) {
 
 TEST(Models, MissingOrMisshapenTensorsNameTheTensorAndFile) {
   fasrl::testing::TempDir dir;
-  models::ClipModel a(tiny());
+  models::ClipModel a(tiny_clip());
   TensorMap weights;
   for (const auto& p : a->named_parameters()) weights[p.key()] = p.value();
   weights.erase("text_projection.weight");
@@ -71,7 +71,7 @@ TEST(Models, MissingOrMisshapenTensorsNameTheTensorAndFile) {
 }
 
 TEST(Models, SoftMoeSlotsDefaultToTokensTimesHeadsOverExperts) {
-  models::ClipModel m(tiny());  // 16/8 -> 4 patches + 1 = 5 tokens, 2 heads, 2 experts -> 5 slots each
+  models::ClipModel m(tiny_clip());  // 16/8 -> 4 patches + 1 = 5 tokens, 2 heads, 2 experts -> 5 slots each
   for (const auto& p : m->named_parameters())
     if (p.key() == "vision_model.encoder.layers.0.moae.soft_moe.phi") EXPECT_EQ(p.value().sizes(), (std::vector<int64_t>{8, 10}));
 }

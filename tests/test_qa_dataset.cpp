@@ -13,12 +13,8 @@
 using namespace fasrl;
 using fasrl::testing::check_paths;
 
-namespace {
-const std::string kGraph = std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml";
-}  // namespace
-
 TEST(QaSynthesis, EveryLabelOfTheSyntheticDataIsACategory) {
-  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
+  const auto kg = reasoning::KnowledgeGraph::load(fasrl::testing::fakg_path());
   for (const auto& l : data::default_fine_labels()) EXPECT_TRUE(kg.has_category(l)) << l;
 }
 
@@ -27,7 +23,7 @@ TEST(QaSynthesis, DatasetGetsQaFieldAndChoiceLettersAreBalanced) {
   auto synth = fasrl::testing::tiny_synth(tmp.sub("synth"), 12, 12, 16);
   synth.set_missing_modality_prob(0.3);
   synth::synthesize_dataset(synth);
-  const auto kg = reasoning::KnowledgeGraph::load(kGraph);
+  const auto kg = reasoning::KnowledgeGraph::load(fasrl::testing::fakg_path());
   reasoning::QaOptions o;
   o.paths_per_item = 3;
   const auto summary = synth::add_qa_to_dataset(tmp.sub("synth"), tmp.sub("qa"), kg, o, "qa");

@@ -15,7 +15,7 @@ using models::PatchGrid;
 namespace {
 constexpr int64_t kStart = 58, kEnd = 59, kImage = 60;
 
-proto::QwenVlConfig tiny(bool tied = false) {
+proto::QwenVlConfig tiny_qwen_vl(bool tied = false) {
   proto::QwenVlConfig c;
   auto* v = c.mutable_vision_config();
   v->set_depth(2), v->set_hidden_size(16), v->set_intermediate_size(24), v->set_num_heads(2), v->set_out_hidden_size(32);
@@ -75,7 +75,7 @@ TEST(QwenVl, MropePositionsByHand) {
 
 TEST(QwenVl, CachedDecodingEqualsFullForwardWithImagesAndLeftPadding) {
   torch::manual_seed(3);
-  models::QwenVl model(tiny());
+  models::QwenVl model(tiny_qwen_vl());
   model->to(torch::kFloat64);
   torch::NoGradGuard g;
   // Row 0: a 2x2-merged image; row 1: left padding, a 1x2-merged image.
@@ -107,7 +107,7 @@ TEST(QwenVl, CachedDecodingEqualsFullForwardWithImagesAndLeftPadding) {
 TEST(QwenVlIo, SavesAndLoadsShardedAndBothNameLayouts) {
   fasrl::testing::TempDir tmp;
   torch::manual_seed(4);
-  models::QwenVl model(tiny(/*tied=*/true));
+  models::QwenVl model(tiny_qwen_vl(/*tied=*/true));
   const std::string dir = tmp.path() + "/ckpt";
   models::save_qwen_vl(*model, dir, torch::kFloat32, /*max_shard_bytes=*/20000);
   EXPECT_TRUE(path_exists(dir + "/model.safetensors.index.json"));
@@ -197,7 +197,7 @@ TEST(QwenVlIo, ReleasedConfigJsonParsesAndCountsThePublishedParameters) {
   EXPECT_EQ(models::qwen_vl_parameter_count(c), 3754622976);  // Qwen2.5-VL-3B: 3.75B
   // The count is the module's: a tiny model, tied and untied.
   for (bool tied : {true, false}) {
-    models::QwenVl m(tiny(tied));
+    models::QwenVl m(tiny_qwen_vl(tied));
     int64_t n = 0;
     for (const auto& p : m->parameters()) n += p.numel();
     EXPECT_EQ(models::qwen_vl_parameter_count(m->config()), n) << tied;

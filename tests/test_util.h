@@ -36,6 +36,11 @@ inline proto::SynthConfig tiny_synth(const std::string& out_dir, int subjects = 
   return c;
 }
 
+#ifdef FASRL_SOURCE_DIR
+// The knowledge graph fasrl ships (configs/fakg.yaml).
+inline std::string fakg_path() { return std::string(FASRL_SOURCE_DIR) + "/configs/fakg.yaml"; }
+#endif
+
 inline proto::DecoderConfig tiny_decoder(int vocab) {
   proto::DecoderConfig c;
   c.set_vocab_size(vocab), c.set_hidden_size(32), c.set_intermediate_size(64), c.set_num_hidden_layers(2);
