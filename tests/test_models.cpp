@@ -48,7 +48,9 @@ TEST(Models, WeightsRoundTripThroughSafetensorsAndMoaeMayBeAbsent) {
   models::ClipModel b(tiny_clip());
   EXPECT_EQ(b->load_weights(dir.sub("clip.safetensors")), static_cast<int>(weights.size()));
   for (const auto& p : b->named_parameters())
-    if (weights.count(p.key())) EXPECT_TRUE(torch::equal(p.value(), weights[p.key()])) << p.key();
+    if (weights.count(p.key())) {
+      EXPECT_TRUE(torch::equal(p.value(), weights[p.key()])) << p.key();
+    }
   const auto prompts = models::tokenize_prompts({"a live face", "a fake face"}, 20, 10);
   EXPECT_TRUE(torch::allclose(a->encode_text(prompts.ids, prompts.eot), b->encode_text(prompts.ids, prompts.eot)));
 }
@@ -73,7 +75,9 @@ TEST(Models, MissingOrMisshapenTensorsNameTheTensorAndFile) {
 TEST(Models, SoftMoeSlotsDefaultToTokensTimesHeadsOverExperts) {
   models::ClipModel m(tiny_clip());  // 16/8 -> 4 patches + 1 = 5 tokens, 2 heads, 2 experts -> 5 slots each
   for (const auto& p : m->named_parameters())
-    if (p.key() == "vision_model.encoder.layers.0.moae.soft_moe.phi") EXPECT_EQ(p.value().sizes(), (std::vector<int64_t>{8, 10}));
+    if (p.key() == "vision_model.encoder.layers.0.moae.soft_moe.phi") {
+      EXPECT_EQ(p.value().sizes(), (std::vector<int64_t>{8, 10}));
+    }
 }
 
 // Hostile safetensors headers are refused, naming the file and tensor, before
