@@ -11,9 +11,14 @@
 namespace fasrl::models {
 namespace {
 
+// AVX-512 (4x6 tiles) beat sgemm at every batch measured up to 64 rows,
+// AVX2 (4x3 tiles, 16 registers) up to 8.
+int64_t measured_max_rows(const std::string& name) { return name == "avx512" ? 64 : name == "avx2" ? 8 : 0; }
+
 struct Kernel {
   const char* name = "none";
   SkinnyGemmFn fn = best_skinny_gemm(&name);
+  int64_t default_max_rows = measured_max_rows(name);  // decided once, not per call
 };
 const Kernel& kernel() {
   static const Kernel k;
@@ -67,12 +72,7 @@ const char* skinny_kernel() { return kernel().name; }
 
 void set_skinny_linear_max_rows(int64_t rows) { max_rows.store(rows, std::memory_order_relaxed); }
 
-int64_t skinny_default_max_rows() {
-  // AVX-512 (4x6 tiles) beat sgemm at every batch measured up to 64 rows,
-  // AVX2 (4x3 tiles, 16 registers) up to 8.
-  const std::string name = kernel().name;
-  return name == "avx512" ? 64 : name == "avx2" ? 8 : 0;
-}
+int64_t skinny_default_max_rows() { return kernel().default_max_rows; }
 
 int64_t skinny_linear_max_rows() {
   if (kernel().fn == nullptr) return 0;

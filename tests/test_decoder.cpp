@@ -14,6 +14,17 @@ using namespace fasrl;
 
 namespace {
 proto::DecoderConfig small_vocab_decoder() { return fasrl::testing::tiny_decoder(40); }
+
+// Logits [B, T, V] of ids [B, T] decoded with `cache`: the first `prefill`
+// tokens in one pass, then one token per forward.
+torch::Tensor decode_with_cache(models::Decoder& model, const torch::Tensor& ids, const torch::Tensor& positions,
+                                int64_t prefill, models::KvCache& cache) {
+  std::vector<torch::Tensor> pieces{
+      model->forward(model->embed(ids.slice(1, 0, prefill)), positions.slice(1, 0, prefill), {}, &cache)};
+  for (int64_t t = prefill; t < ids.size(1); ++t)
+    pieces.push_back(model->forward(model->embed(ids.slice(1, t, t + 1)), positions.slice(1, t, t + 1), {}, &cache));
+  return torch::cat(pieces, 1);
+}
 }  // namespace
 
 TEST(Decoder, IncrementalDecodingWithCacheEqualsFullForward) {
@@ -24,11 +35,9 @@ TEST(Decoder, IncrementalDecodingWithCacheEqualsFullForward) {
   const torch::Tensor positions = torch::arange(9).unsqueeze(0).expand({2, 9});
   const torch::Tensor full = model->forward(model->embed(ids), positions);  // [2, 9, V]
   models::KvCache cache;
-  std::vector<torch::Tensor> pieces{model->forward(model->embed(ids.slice(1, 0, 5)), positions.slice(1, 0, 5), {}, &cache)};
-  for (int64_t t = 5; t < 9; ++t)
-    pieces.push_back(model->forward(model->embed(ids.slice(1, t, t + 1)), positions.slice(1, t, t + 1), {}, &cache));
+  const torch::Tensor incremental = decode_with_cache(model, ids, positions, 5, cache);
   EXPECT_EQ(cache.length(), 9);
-  EXPECT_TRUE(torch::allclose(torch::cat(pieces, 1), full, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(incremental, full, 1e-5, 1e-5));
 }
 
 TEST(Decoder, LeftPaddingDoesNotChangeTheRealTokens) {
@@ -131,10 +140,7 @@ TEST(SkinnyGemm, DecodeStepsWithAndWithoutTheKernelAgree) {
   const torch::Tensor positions = torch::arange(6).unsqueeze(0).expand({3, 6});
   auto decode = [&] {
     models::KvCache cache;
-    std::vector<torch::Tensor> pieces{model->forward(model->embed(ids.slice(1, 0, 2)), positions.slice(1, 0, 2), {}, &cache)};
-    for (int64_t t = 2; t < 6; ++t)
-      pieces.push_back(model->forward(model->embed(ids.slice(1, t, t + 1)), positions.slice(1, t, t + 1), {}, &cache));
-    return torch::cat(pieces, 1);  // [3, 6, V]
+    return decode_with_cache(model, ids, positions, 2, cache);  // [3, 6, V]
   };
   const torch::Tensor with_kernel = decode();
   models::set_skinny_linear_max_rows(0);

@@ -36,6 +36,12 @@ proto::MllmConfig tiny_mllm() {
   c.set_projector_hidden(24);
   return c;
 }
+
+// Two prompts of different length (left padding), with 2 (rgb, depth) and 1
+// (ir) images: images [3, 3, 16, 16] in that order.
+std::vector<std::vector<int64_t>> two_image_prompts(models::MllmImpl& m, const models::BpeTokenizer& tok) {
+  return {tok.encode(m.image_prompt({"rgb", "depth"}) + "Q?"), tok.encode("Hi " + m.image_prompt({"ir"}) + "Q: live?")};
+}
 }  // namespace
 
 TEST(Mllm, ImageTokensSitBetweenTagsAndMissingModalitiesAreLeftOut) {
@@ -85,9 +91,7 @@ TEST(Mllm, GenerationFromImagePrefixCachedEqualsUncachedAndTeacherForced) {
   torch::manual_seed(2);
   const auto tok = tag_tokenizer();
   models::Mllm m = models::make_mllm(tiny_mllm(), tok, kModalities);
-  // Two prompts of different length (left padding), with 2 and 1 images.
-  const std::vector<std::vector<int64_t>> prompts{tok.encode(m->image_prompt({"rgb", "depth"}) + "Q?"),
-                                                   tok.encode("Hi " + m->image_prompt({"ir"}) + "Q: live?")};
+  const std::vector<std::vector<int64_t>> prompts = two_image_prompts(*m, tok);
   const torch::Tensor images = torch::randn({3, 3, 16, 16});
   const models::PromptEmbedder embed = [&](const torch::Tensor& ids, const std::vector<int64_t>& which) {
     EXPECT_EQ(which.size(), 2u);  // both prompts in one prefill
@@ -123,8 +127,7 @@ TEST(Mllm, SampledGenerationWithAndWithoutTheFusedDecodeLayerAgree) {
   torch::manual_seed(2);
   const auto tok = tag_tokenizer();
   models::Mllm m = models::make_mllm(tiny_mllm(), tok, kModalities);
-  const std::vector<std::vector<int64_t>> prompts{tok.encode(m->image_prompt({"rgb", "depth"}) + "Q?"),
-                                                   tok.encode("Hi " + m->image_prompt({"ir"}) + "Q: live?")};
+  const std::vector<std::vector<int64_t>> prompts = two_image_prompts(*m, tok);
   const torch::Tensor images = torch::randn({3, 3, 16, 16});
   const models::PromptEmbedder embed = [&](const torch::Tensor& ids, const std::vector<int64_t>&) {
     return m->embed(ids, images);
