@@ -21,7 +21,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int bench_allreduce_main(int argc, char** argv) {
   const comm::World& world = comm::init_world(&argc, &argv);
   const int iters = argc > 1 ? std::atoi(argv[1]) : 5;
   torch::set_num_threads(1);

@@ -27,7 +27,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int bench_decode_main(int argc, char** argv) {
   const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 32;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const char* rows_env = std::getenv("FASRL_SKINNY_ROWS");

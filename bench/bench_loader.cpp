@@ -67,7 +67,7 @@ double loader_samples_per_s(std::shared_ptr<const data::Dataset> ds, int workers
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench_loader_main(int argc, char** argv) {
   torch::set_num_threads(1);
   const std::string work = argc > 1 ? argv[1] : "/tmp/fasrl-bench-loader";
   const std::string script = argc > 2 ? argv[2] : std::string(FASRL_SOURCE_DIR) + "/bench/h5py_read.py";

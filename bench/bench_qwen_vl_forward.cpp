@@ -17,7 +17,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int bench_qwen_vl_forward_main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : std::string(FASRL_SOURCE_DIR) + "/tests/data";
   const int64_t side = argc > 2 ? std::stoll(argv[2]) : 448, text = argc > 3 ? std::stoll(argv[3]) : 256;
   torch::set_num_threads(argc > 4 ? std::stoi(argv[4]) : 2);

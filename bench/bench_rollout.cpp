@@ -35,7 +35,7 @@ double best_seconds(int reps, const std::function<void()>& run) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench_rollout_main(int argc, char** argv) {
   const int new_tokens = argc > 1 ? std::atoi(argv[1]) : 48;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   torch::set_num_threads(threads);

@@ -42,7 +42,7 @@ trainer::SequenceBatch make_batch(const models::BpeTokenizer& tok, models::MllmI
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench_sft_step_main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 5;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   torch::set_num_threads(threads);

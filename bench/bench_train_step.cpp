@@ -89,7 +89,7 @@ Ours fasrl_step(int steps, int threads, int batch, int image) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench_train_step_main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 2;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const int batch = argc > 3 ? std::atoi(argv[3]) : 32;

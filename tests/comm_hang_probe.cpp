@@ -4,7 +4,7 @@
 #include "comm/world.h"
 #include "core/error.h"
 
-int main(int argc, char** argv) {
+int comm_hang_probe_main(int argc, char** argv) {
   const auto& world = fasrl::comm::init_world(&argc, &argv);
   fasrl::proto::CommConfig config;
   config.set_timeout_s(1.0f);

@@ -10,10 +10,10 @@
 #include "test_util.h"
 
 using namespace fasrl::comm;
+using fasrl::testing::mpi_world;
 using fasrl::Stopwatch;
 
 namespace {
-const World& world() { return fasrl::testing::mpi_world(); }
 fasrl::proto::CommConfig comm_config() {
   fasrl::proto::CommConfig c;
   c.set_timeout_s(60);
@@ -22,8 +22,8 @@ fasrl::proto::CommConfig comm_config() {
 }  // namespace
 
 TEST(MpiCollective, AllReduceSumsEveryDtype) {
-  auto coll = make_mpi_collective(world().comm, comm_config());
-  const int n = world().size, r = world().rank;
+  auto coll = make_mpi_collective(mpi_world().comm, comm_config());
+  const int n = mpi_world().size, r = mpi_world().rank;
   for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kInt64, torch::kBFloat16}) {
     torch::Tensor t = torch::arange(10, torch::TensorOptions().dtype(torch::kFloat64)).mul(r + 1).to(dtype);
     coll->all_reduce_sum(t);
@@ -33,15 +33,15 @@ TEST(MpiCollective, AllReduceSumsEveryDtype) {
 }
 
 TEST(MpiCollective, BroadcastCopiesRootBytes) {
-  auto coll = make_mpi_collective(world().comm, comm_config());
-  torch::Tensor t = torch::full({5, 3}, static_cast<float>(world().rank));
-  coll->broadcast(t, world().size - 1);
-  EXPECT_TRUE(torch::equal(t, torch::full({5, 3}, static_cast<float>(world().size - 1))));
+  auto coll = make_mpi_collective(mpi_world().comm, comm_config());
+  torch::Tensor t = torch::full({5, 3}, static_cast<float>(mpi_world().rank));
+  coll->broadcast(t, mpi_world().size - 1);
+  EXPECT_TRUE(torch::equal(t, torch::full({5, 3}, static_cast<float>(mpi_world().size - 1))));
 }
 
 TEST(MpiCollective, ReduceScatterAndAllGatherInPlace) {
-  auto coll = make_mpi_collective(world().comm, comm_config());
-  const int n = world().size, r = world().rank;
+  auto coll = make_mpi_collective(mpi_world().comm, comm_config());
+  const int n = mpi_world().size, r = mpi_world().rank;
   torch::Tensor in = torch::arange(4 * n, torch::kFloat32).mul(r + 1);  // [n * 4]
   torch::Tensor out = torch::empty({4});
   coll->start_reduce_scatter_sum(in, out)->wait();
@@ -73,8 +73,8 @@ struct GradCase {
 }  // namespace
 
 TEST(GradientSync, EveryStageAndModeReducesToTheSumOverRanks) {
-  auto coll = make_mpi_collective(world().comm, comm_config());
-  const int n = world().size, r = world().rank;
+  auto coll = make_mpi_collective(mpi_world().comm, comm_config());
+  const int n = mpi_world().size, r = mpi_world().rank;
   auto config = comm_config();
   config.set_bucket_cap_mb(0.2f);
   config.set_first_bucket_mb(0.1f);
@@ -118,13 +118,13 @@ TEST(GradientSync, EveryStageAndModeReducesToTheSumOverRanks) {
 }
 
 TEST(GradientSync, Stage2KeepsOnlyItsShardOfTheGradients) {
-  auto coll = make_mpi_collective(world().comm, comm_config());
+  auto coll = make_mpi_collective(mpi_world().comm, comm_config());
   GradCase c0, c2;
   GradientSync zero(*coll, c0.params, comm_config(), {0, true});
   GradientSync two(*coll, c2.params, comm_config(), {2, true});
   const int64_t full = zero.persistent_grad_bytes();
-  EXPECT_NEAR(static_cast<double>(two.persistent_grad_bytes()), static_cast<double>(full) / world().size,
-              4.0 * world().size * two.layout().buckets.size());
+  EXPECT_NEAR(static_cast<double>(two.persistent_grad_bytes()), static_cast<double>(full) / mpi_world().size,
+              4.0 * mpi_world().size * two.layout().buckets.size());
   two.begin_backward(true);
   c2.backward(1);
   two.finish();
@@ -133,30 +133,30 @@ TEST(GradientSync, Stage2KeepsOnlyItsShardOfTheGradients) {
 
 TEST(ShapeCheck, PassesWhenEqualAndNamesTheDifferingRank) {
   std::vector<torch::Tensor> same{torch::zeros({4, 4}), torch::zeros({7})};
-  EXPECT_NO_THROW(check_same_shapes(world().comm, same, "model"));
+  EXPECT_NO_THROW(check_same_shapes(mpi_world().comm, same, "model"));
   std::vector<torch::Tensor> skewed = same;
-  if (world().rank == 1) skewed[1] = torch::zeros({8});
-  fasrl::testing::expect_error([&] { check_same_shapes(world().comm, skewed, "model"); },
+  if (mpi_world().rank == 1) skewed[1] = torch::zeros({8});
+  fasrl::testing::expect_error([&] { check_same_shapes(mpi_world().comm, skewed, "model"); },
                                {"model: tensor shapes differ", "rank 1 (2 tensors, 24 elements)"});
 }
 
 TEST(Roles, SplitIntoLearnersAndRolloutAndRejectImpossible) {
-  const RoleSplit s = split_roles(world(), 1);
-  EXPECT_EQ(s.role, world().rank == 0 ? Role::kLearner : Role::kRollout);
-  EXPECT_EQ(s.role_size, world().rank == 0 ? 1 : world().size - 1);
-  fasrl::testing::expect_error([&] { split_roles(world(), world().size + 1); }, {"cannot split", "learners"});
+  const RoleSplit s = split_roles(mpi_world(), 1);
+  EXPECT_EQ(s.role, mpi_world().rank == 0 ? Role::kLearner : Role::kRollout);
+  EXPECT_EQ(s.role_size, mpi_world().rank == 0 ? 1 : mpi_world().size - 1);
+  fasrl::testing::expect_error([&] { split_roles(mpi_world(), mpi_world().size + 1); }, {"cannot split", "learners"});
 }
 
 TEST(CollectiveFactory, HonoursCommBackendAndNamesWhatIsWrong) {
   auto config = comm_config();
   config.set_backend("auto");
-  EXPECT_EQ(make_collective(world().comm, config, torch::kCPU)->backend(), "mpi");  // CPU tensors: MPI
+  EXPECT_EQ(make_collective(mpi_world().comm, config, torch::kCPU)->backend(), "mpi");  // CPU tensors: MPI
   config.set_backend("mpi");
-  EXPECT_EQ(make_collective(world().comm, config, torch::kCPU)->backend(), "mpi");
+  EXPECT_EQ(make_collective(mpi_world().comm, config, torch::kCPU)->backend(), "mpi");
   config.set_backend("nccl");  // CUDA only: a clear error on the CPU (or without NCCL)
-  fasrl::testing::expect_error([&] { make_collective(world().comm, config, torch::kCPU); }, {"comm.backend: 'nccl'"});
+  fasrl::testing::expect_error([&] { make_collective(mpi_world().comm, config, torch::kCPU); }, {"comm.backend: 'nccl'"});
   config.set_backend("gloo");
-  fasrl::testing::expect_error([&] { make_collective(world().comm, config, torch::kCPU); },
+  fasrl::testing::expect_error([&] { make_collective(mpi_world().comm, config, torch::kCPU); },
                                {"comm.backend: 'gloo' is not one of: auto, mpi, nccl"});
 }
 
@@ -164,18 +164,18 @@ TEST(RoleProtocol, ReceiveIsBoundedAndNamesTheSilentPeer) {
   // Rank 1 sends one message and then nothing: rank 0's second wait times out naming rank 1.
   fasrl::proto::RolloutBatch one;
   one.set_step(1);
-  if (world().rank == 1) {
-    Outbox out(world().comm);
+  if (mpi_world().rank == 1) {
+    Outbox out(mpi_world().comm);
     out.send(0, kRolloutTag, encode_rollout(one));
   }
-  if (world().rank == 0) {
-    EXPECT_EQ(recv_bytes(world().comm, 1, kRolloutTag, 5, "RolloutBatch"), encode_rollout(one));
+  if (mpi_world().rank == 0) {
+    EXPECT_EQ(recv_bytes(mpi_world().comm, 1, kRolloutTag, 5, "RolloutBatch"), encode_rollout(one));
     Stopwatch clock;
-    fasrl::testing::expect_error([&] { recv_bytes(world().comm, 1, kRolloutTag, 0.3, "RolloutBatch"); },
+    fasrl::testing::expect_error([&] { recv_bytes(mpi_world().comm, 1, kRolloutTag, 0.3, "RolloutBatch"); },
                                  {"no RolloutBatch from rank 1 within 0.3 s (comm.timeout_s)"});
     EXPECT_LT(clock.seconds(), 5.0);
   }
-  MPI_Barrier(world().comm);
+  MPI_Barrier(mpi_world().comm);
 }
 
 TEST(RoleProtocol, StopAndEndMarkersRoundTrip) {

@@ -17,10 +17,10 @@
 #include "trainer/learner.h"
 
 using namespace fasrl;
+using fasrl::testing::mpi_world;
 using namespace fasrl::trainer;
 
 namespace {
-const comm::World& world() { return fasrl::testing::mpi_world(); }
 
 struct Toy : torch::nn::Module {
   torch::nn::Linear a{nullptr}, b{nullptr};
@@ -100,25 +100,25 @@ torch::Tensor train(MPI_Comm learners, const std::string& dir, int steps, int st
 // A run directory every rank agrees on.
 std::string shared_dir(const std::string& name) {
   std::string dir = "/tmp/fasrl_learner_mpi_" + std::to_string(::getppid()) + "_" + name;
-  if (world().rank == 0) {
+  if (mpi_world().rank == 0) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
   }
-  FASRL_MPI_CHECK(MPI_Barrier(world().comm));
+  FASRL_MPI_CHECK(MPI_Barrier(mpi_world().comm));
   return dir;
 }
 
 MPI_Comm first_ranks(int n) {  // ranks 0..n-1, MPI_COMM_NULL elsewhere
   MPI_Comm c;
-  FASRL_MPI_CHECK(MPI_Comm_split(world().comm, world().rank < n ? 0 : MPI_UNDEFINED, world().rank, &c));
+  FASRL_MPI_CHECK(MPI_Comm_split(mpi_world().comm, mpi_world().rank < n ? 0 : MPI_UNDEFINED, mpi_world().rank, &c));
   return c;
 }
 }  // namespace
 
 TEST(Zero, StagesOneAndTwoFollowStageZero) {
-  const torch::Tensor reference = train(MPI_COMM_SELF, shared_dir("ref") + "/r" + std::to_string(world().rank), 5, 0);
+  const torch::Tensor reference = train(MPI_COMM_SELF, shared_dir("ref") + "/r" + std::to_string(mpi_world().rank), 5, 0);
   for (int stage : {0, 1, 2}) {
-    const torch::Tensor got = train(world().comm, shared_dir("stage" + std::to_string(stage)), 5, stage);
+    const torch::Tensor got = train(mpi_world().comm, shared_dir("stage" + std::to_string(stage)), 5, stage);
     EXPECT_TRUE(torch::allclose(got, reference, 1e-5, 1e-6))
         << "stage " << stage << ": max diff " << (got - reference).abs().max().item<float>();
   }
@@ -126,29 +126,29 @@ TEST(Zero, StagesOneAndTwoFollowStageZero) {
 
 TEST(Zero, OptimizerStateIsAboutOneNthOfStageZero) {
   int64_t full = 0, sharded = 0;
-  train(world().comm, shared_dir("bytes0"), 1, 0, 1, &full);
-  train(world().comm, shared_dir("bytes1"), 1, 1, 1, &sharded);
+  train(mpi_world().comm, shared_dir("bytes0"), 1, 0, 1, &full);
+  train(mpi_world().comm, shared_dir("bytes1"), 1, 1, 1, &sharded);
   // Padding adds at most world - 1 elements per bucket (x 2 moments x 4 bytes).
-  const double ideal = static_cast<double>(full) / world().size;
-  EXPECT_NEAR(static_cast<double>(sharded), ideal, 8.0 * world().size * 20) << full << " vs " << sharded;
+  const double ideal = static_cast<double>(full) / mpi_world().size;
+  EXPECT_NEAR(static_cast<double>(sharded), ideal, 8.0 * mpi_world().size * 20) << full << " vs " << sharded;
   EXPECT_LT(sharded, full);
 }
 
 TEST(Zero, AccumulatedMicroBatchesEqualOneLargeBatch) {
-  const torch::Tensor one = train(world().comm, shared_dir("accum1"), 4, 1, 1);
-  const torch::Tensor four = train(world().comm, shared_dir("accum4"), 4, 2, 4);
+  const torch::Tensor one = train(mpi_world().comm, shared_dir("accum1"), 4, 1, 1);
+  const torch::Tensor four = train(mpi_world().comm, shared_dir("accum4"), 4, 2, 4);
   EXPECT_TRUE(torch::allclose(one, four, 1e-5, 1e-6)) << (one - four).abs().max().item<float>();
 }
 
 TEST(Zero, ResumesAtAnotherWorldSize) {
-  ASSERT_EQ(world().size, 3) << "run under mpirun -np 3";
-  const torch::Tensor reference = train(MPI_COMM_SELF, shared_dir("cont") + "/r" + std::to_string(world().rank), 9, 0);
+  ASSERT_EQ(mpi_world().size, 3) << "run under mpirun -np 3";
+  const torch::Tensor reference = train(MPI_COMM_SELF, shared_dir("cont") + "/r" + std::to_string(mpi_world().rank), 9, 0);
   const std::string dir = shared_dir("reshard");
   MPI_Comm two = first_ranks(2), one = first_ranks(1);
   train(two, dir, 3, 1);                 // 2 learners, stage 1: 2 shard files
-  train(world().comm, dir, 6, 2);        // resumed on 3, stage 2: 3 shard files
+  train(mpi_world().comm, dir, 6, 2);        // resumed on 3, stage 2: 3 shard files
   const torch::Tensor got = train(one, dir, 9, 0);  // resumed on 1, stage 0: one whole file
-  if (world().rank == 0) {
+  if (mpi_world().rank == 0) {
     EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-000003/optimizer-00001-of-00002.safetensors"));
     EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-000006/optimizer-00002-of-00003.safetensors"));
     EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-000009/optimizer.safetensors"));
@@ -160,8 +160,8 @@ TEST(Zero, ResumesAtAnotherWorldSize) {
 
 TEST(Zero, ActivationCheckpointingFollowsKeptActivations) {
   // Stage 2 with overlap: the recomputing backward fires the bucket hooks too.
-  const torch::Tensor kept = train<DecoderToy>(world().comm, shared_dir("kept"), 3, 2, 2, nullptr, false);
-  const torch::Tensor recomputed = train<DecoderToy>(world().comm, shared_dir("recomputed"), 3, 2, 2, nullptr, true);
+  const torch::Tensor kept = train<DecoderToy>(mpi_world().comm, shared_dir("kept"), 3, 2, 2, nullptr, false);
+  const torch::Tensor recomputed = train<DecoderToy>(mpi_world().comm, shared_dir("recomputed"), 3, 2, 2, nullptr, true);
   EXPECT_TRUE(torch::allclose(kept, recomputed, 1e-6, 1e-7)) << (kept - recomputed).abs().max().item<float>();
   DecoderToy untrained;
   std::vector<torch::Tensor> initial;

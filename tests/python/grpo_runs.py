@@ -4,8 +4,9 @@
   learns    GRPO with 2 learners + 1 rollout worker from the SFT fixture's step-200
             checkpoint (sft_runs.py trained): held-out mean reward rises by a
             measured margin and answer accuracy does not fall
-  protocol  impossible role splits fail with a clear error; a killed and restarted
-            on-policy run ends bit-identical to an uninterrupted one; ZeRO
+  protocol  (from the same checkpoint) impossible role splits fail with a clear
+            error; a killed and restarted on-policy run ends bit-identical to
+            an uninterrupted one; ZeRO
             stage 2 with gradient accumulation gives the same losses; with
             max_staleness 1 rollout runs one version ahead and never more; the
             DAPO/veRL options (dynamic sampling, overlong penalty, dual clip,
@@ -18,8 +19,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 # Arguments: CHECK FASRL SFT_CONFIG ROOT GRPO_CONFIG FIXTURE_PARENT (as sft_runs.py takes them).
-from sft_runs import CHECK, FASRL, PATHS, check_checkpoint_alone, fixture_run, qa_data  # noqa: E402
-from train_runs import weights  # noqa: E402
+from sft_runs import CHECK, FASRL, PATHS, check_checkpoint_alone, fixture_run  # noqa: E402
+import safetensors_np  # noqa: E402
 from sft_runs import CONFIG as SFT_CONFIG  # noqa: E402
 from train_runs import MPIRUN, max_diff, run, weights  # noqa: E402
 
@@ -75,15 +76,13 @@ def learns(tmp):
 
 
 def protocol(tmp):
-    data = qa_data(tmp, subjects=20)
-    # A briefly fine-tuned start, so rewards (and gradients) are not all zero.
-    sft_dir = os.path.join(tmp, "sft")
-    job(2, SFT_CONFIG, sft_dir, data, "train.steps=80", "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8")
+    # From the SFT fixture's step 200, so rewards (and gradients) are not all zero.
+    data, fixture = fixture_run()
+    start = os.path.join(fixture, "checkpoints", "step-000200")
     fast = ["train.grpo.max_new_tokens=48", "train.grpo.group_size=4", "train.grpo.prompts_per_batch=2",
             "train.mllm_eval.samples=2", "train.mllm_eval.max_new_tokens=8", "train.log_every=1",
-            # After 80 SFT steps temperature-1 samples are mostly unformatted
-            # (reward 0 in every group: no gradient); at 0.7 a quarter are well formed.
-            "train.grpo.temperature=0.7", f"mllm.init_from={sft_dir}/checkpoints/step-000080"]
+            # Some groups with unequal rewards in the first steps (a gradient to compare).
+            "train.grpo.temperature=0.7", f"mllm.init_from={start}"]
     out = job(2, CONFIG, os.path.join(tmp, "nosplit"), data, *fast, expect_rc=1)
     assert "train.grpo.learners = 2 of 2 ranks leaves no rollout worker" in out, out
     out = job(2, CONFIG, os.path.join(tmp, "toomany"), data, *fast, "train.grpo.learners=3", expect_rc=1)
@@ -97,7 +96,7 @@ def protocol(tmp):
     out = job(3, CONFIG, killed, data, *common)
     assert "resuming from" in out, out
     d = max_diff(weights(full), weights(killed))
-    moved = max_diff(weights(full), weights(sft_dir))
+    moved = max_diff(weights(full), safetensors_np.load(os.path.join(start, "model.safetensors")))
     print(f"resume: max weight difference after restart {d:.2e} (GRPO moved the weights by {moved:.2e})")
     assert d == 0.0 and moved > 0, (d, moved)
     # ZeRO stage 2 with 2 micro-batches per step: up to the first step with a

@@ -8,7 +8,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int dump_decoder_main(int argc, char** argv) {
   if (argc != 2) return 2;
   torch::manual_seed(5);
   proto::DecoderConfig c;

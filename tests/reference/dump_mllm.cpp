@@ -9,7 +9,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int dump_mllm_main(int argc, char** argv) {
   if (argc != 2) return 2;
   torch::manual_seed(9);
   proto::MllmConfig c;

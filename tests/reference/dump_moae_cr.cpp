@@ -9,7 +9,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int dump_moae_cr_main(int argc, char** argv) {
   if (argc != 2) return 2;
   torch::manual_seed(3);
   proto::ClipConfig c;

@@ -10,7 +10,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int dump_qwen_chat_main(int argc, char** argv) {
   if (argc != 2) return 2;
   const models::BpeTokenizer tok = models::BpeTokenizer::load(argv[1]);
   proto::MllmConfig c;

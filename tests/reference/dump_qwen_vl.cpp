@@ -20,7 +20,7 @@ void append_image(std::vector<int64_t>& row, int64_t tokens) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int dump_qwen_vl_main(int argc, char** argv) {
   if (argc != 2) return 2;
   torch::manual_seed(11);
   proto::QwenVlConfig c;

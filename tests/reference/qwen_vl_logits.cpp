@@ -14,7 +14,7 @@
 
 using namespace fasrl;
 
-int main(int argc, char** argv) {
+int qwen_vl_logits_main(int argc, char** argv) {
   if (argc != 4 && argc != 5) return 2;
   // Built in float64 before the weights are copied, so float64 files load exactly.
   models::QwenVl model(models::load_qwen_vl_config(argv[1]));
