@@ -92,10 +92,8 @@ SplitScore score_split(models::Mllm& model, const models::BpeTokenizer& tok, con
         const std::string& text = gen[r].text;
         const reasoning::ParsedResponse parsed = reasoning::parse_response(text);
         KindScore& ks = out.kinds[item.kind];
-        ++ks.items;
-        ++ks.labels[item.label];
+        ks.add(item.label, reasoning::answer_matches(item, parsed.answer));
         ks.well_formed += parsed.well_formed;
-        ks.correct += reasoning::answer_matches(item, parsed.answer);
         const std::string& fine = dataset->manifest().fine_labels.at(static_cast<size_t>(batch.fine[i].item<int64_t>()));
         const reasoning::Reward reward = reasoning::score_response(text, item, fine, kg, weights);
         ks.reward_sum += reward.total;
@@ -147,6 +145,7 @@ nlohmann::json split_json(const SplitScore& s) {
                    {"accuracy", k.accuracy()},
                    {"ranked_accuracy", k.ranked_accuracy()},
                    {"well_formed", k.items ? static_cast<double>(k.well_formed) / k.items : 0},
+                   {"balanced_accuracy", k.balanced_accuracy()},
                    {"majority_baseline", k.majority()},
                    {"mean_reward", k.mean_reward()},
                    {"cues_per_response", k.items ? static_cast<double>(k.claimed_cues) / k.items : 0},
@@ -156,6 +155,23 @@ nlohmann::json split_json(const SplitScore& s) {
 }
 
 }  // namespace
+
+void KindScore::add(const std::string& label, bool is_correct) {
+  ++items;
+  ++labels[label];
+  correct += is_correct;
+  correct_by_label[label] += is_correct;
+}
+
+double KindScore::balanced_accuracy() const {
+  if (labels.empty()) return 0;
+  double sum = 0;
+  for (const auto& [label, n] : labels) {
+    const auto hit = correct_by_label.find(label);
+    sum += static_cast<double>(hit == correct_by_label.end() ? 0 : hit->second) / static_cast<double>(n);
+  }
+  return sum / static_cast<double>(labels.size());
+}
 
 double KindScore::majority() const {
   int64_t best = 0;
@@ -189,6 +205,7 @@ std::map<std::string, double> mllm_eval_summary(const MllmEvaluation& e) {
   for (const auto& [kind, k] : e.test.kinds) {
     row[kind + "_accuracy"] = k.accuracy();
     row[kind + "_ranked_accuracy"] = k.ranked_accuracy();
+    row[kind + "_balanced_accuracy"] = k.balanced_accuracy();
     row[kind + "_reward"] = k.mean_reward();
     reward += k.mean_reward();
   }

@@ -32,7 +32,14 @@ struct KindScore {
   // KG consistency of the reasoning, reasoning/rewards.h).
   int64_t claimed_cues = 0, supporting_cues = 0, contradicting_cues = 0;
   std::map<std::string, int64_t> labels;  // answer label counts (for the majority baseline)
+  std::map<std::string, int64_t> correct_by_label;
+  // Record one item: its true label and whether the generated answer matched.
+  void add(const std::string& label, bool is_correct);
   double accuracy() const { return items ? static_cast<double>(correct) / items : 0; }
+  // Mean over the true labels present of the share answered right (sklearn's
+  // balanced_accuracy_score): 1/classes for a constant answer, whatever the
+  // class shares, where accuracy equals the majority baseline.
+  double balanced_accuracy() const;
   double ranked_accuracy() const { return items ? static_cast<double>(ranked_correct) / items : 0; }
   double majority() const;
   double mean_reward() const { return items ? reward_sum / items : 0; }

@@ -54,9 +54,9 @@ void print_fas_summary(std::ostream& out, const std::string& title, const metric
 void print_mllm_summary(std::ostream& out, const std::string& title, const eval::MllmEvaluation& e,
                         const std::vector<std::string>& fine_labels) {
   out << title << " (" << e.protocol << " test, greedy answers)\n";
-  std::vector<std::vector<std::string>> rows = {{"question", "accuracy", "majority", "well formed", "reward"}};
+  std::vector<std::vector<std::string>> rows = {{"question", "accuracy", "balanced", "majority", "well formed", "reward"}};
   for (const auto& [kind, k] : e.test.kinds)
-    rows.push_back({kind, num(k.accuracy()), num(k.majority()),
+    rows.push_back({kind, num(k.accuracy()), num(k.balanced_accuracy()), num(k.majority()),
                     num(k.items ? static_cast<double>(k.well_formed) / k.items : 0), num(k.mean_reward())});
   print_table(out, rows);
   if (e.has_fas) print_fas_summary(out, "P(attack) from the binary answer", e.fas, fine_labels);

@@ -1,6 +1,7 @@
 #include "rollout/advantages.h"
 
 #include <cmath>
+#include <map>
 
 #include "core/error.h"
 
@@ -22,6 +23,16 @@ std::vector<double> group_advantages(const std::vector<double>& rewards, int g, 
       out[start + static_cast<size_t>(i)] = scale ? a / (std + eps) : a;
     }
   }
+  return out;
+}
+
+std::vector<double> class_balance_weights(const std::vector<int>& group_class) {
+  std::map<int, int> count;
+  for (int c : group_class) ++count[c];
+  const double n = static_cast<double>(group_class.size()), k = static_cast<double>(count.size());
+  std::vector<double> out;
+  out.reserve(group_class.size());
+  for (int c : group_class) out.push_back(n / (k * count[c]));
   return out;
 }
 

@@ -33,10 +33,11 @@ proto::RolloutImage to_proto_image(const std::string& modality, const torch::Ten
 }
 
 // One prompt of a step: the sample's QA item (chosen by a seed from the run,
-// the sample and the step), its true fine label, its prompt ids and images.
+// the sample and the step), its true fine and binary labels, its prompt ids and images.
 struct Prompt {
   reasoning::QaItem item;
   std::string fine_label;
+  int binary = 0;  // index into the manifest's binary labels
   std::vector<int64_t> ids;
   torch::Tensor images;  // [k, 3, S, S] of its present modalities, or undefined
 };
@@ -59,6 +60,7 @@ std::vector<Prompt> make_prompts(const data::Batch& batch, const RolloutJob& job
     Prompt p;
     p.item = items[rng.below(items.size())];
     p.fine_label = manifest.fine_labels.at(static_cast<size_t>(batch.fine[i].item<int64_t>()));
+    p.binary = static_cast<int>(batch.binary[i].item<int64_t>());
     const auto& present = in.present[r];
     p.ids = models::chat_prompt_ids(bundle.tokenizer, *bundle.model, present, p.item.question);
     const int64_t k = static_cast<int64_t>(present.size());
@@ -112,7 +114,13 @@ void score_groups(const std::vector<Prompt>& prompts, const std::vector<models::
                                         g.overlong_buffer_length(), g.overlong_penalty_factor()));
     totals.push_back(rewards.back().total + overlong.back());
   }
-  const auto advantages = group_advantages(totals, g.group_size(), g.scale_rewards(), g.advantage_eps());
+  auto advantages = group_advantages(totals, g.group_size(), g.scale_rewards(), g.advantage_eps());
+  if (g.balance_classes()) {
+    std::vector<int> classes;
+    for (const Prompt& p : prompts) classes.push_back(p.binary);
+    const std::vector<double> weight = class_balance_weights(classes);
+    for (size_t q = 0; q < advantages.size(); ++q) advantages[q] *= weight[q / group_size];
+  }
   for (size_t q = 0; q < completions.size(); ++q) {
     proto::RolloutCompletion* c = out.mutable_groups(first_group + static_cast<int>(q / group_size))->add_completions();
     for (int64_t t : completions[q].tokens) c->add_tokens(t);

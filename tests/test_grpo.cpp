@@ -89,6 +89,19 @@ TEST(Advantages, GroupNormalised) {
   fasrl::testing::expect_error([] { rollout::group_advantages({1, 2, 3}, 2, true, 1e-4); }, {"groups of 2"});
 }
 
+TEST(Advantages, ClassBalanceWeighsEachClassEqually) {
+  // 3 attack groups and 1 live: n = 4, k = 2 -> attack 4 / (2 * 3), live 4 / (2 * 1).
+  const auto w = rollout::class_balance_weights({1, 0, 1, 1});
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_DOUBLE_EQ(w[0], 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(w[1], 2.0);
+  EXPECT_DOUBLE_EQ(w[0] + w[2] + w[3], w[1]);  // equal totals per class
+  // One class only, or already balanced: every weight 1.
+  for (double x : rollout::class_balance_weights({1, 1, 1})) EXPECT_DOUBLE_EQ(x, 1.0);
+  for (double x : rollout::class_balance_weights({0, 1, 1, 0})) EXPECT_DOUBLE_EQ(x, 1.0);
+  EXPECT_TRUE(rollout::class_balance_weights({}).empty());
+}
+
 TEST(RolloutBatch, RoundTripAndMalformedMessagesAreRejected) {
   std::string bytes;
   ASSERT_TRUE(valid_batch().SerializeToString(&bytes));

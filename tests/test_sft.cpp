@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "data/dataset.h"
+#include "eval/mllm_eval.h"
 #include "reasoning/response_format.h"
 #include "synth/qa_dataset.h"
 #include "synth/synth_dataset.h"
@@ -83,6 +84,21 @@ TEST(ReasoningFormat, ParsesWellFormedAndRejectsMalformed) {
   reasoning::QaItem coarse{"coarse", "?", {}, "physical", "physical", {"p"}};
   EXPECT_TRUE(reasoning::answer_matches(coarse, "physical"));
   EXPECT_FALSE(reasoning::answer_matches(coarse, "digital"));
+}
+
+TEST(MllmEvalScore, BalancedAccuracyIsTheMeanRecallOverTrueLabels) {
+  eval::KindScore constant;  // answers "attack" to 3 attacks and 1 live item
+  for (int i = 0; i < 3; ++i) constant.add("attack", true);
+  constant.add("live", false);
+  EXPECT_DOUBLE_EQ(constant.accuracy(), 0.75);
+  EXPECT_DOUBLE_EQ(constant.majority(), 0.75);
+  EXPECT_DOUBLE_EQ(constant.balanced_accuracy(), 0.5);
+  eval::KindScore mixed;  // recalls: attack 2/3, live 1/2, print 0/1 -> (2/3 + 1/2 + 0) / 3
+  for (bool c : {true, true, false}) mixed.add("attack", c);
+  for (bool c : {true, false}) mixed.add("live", c);
+  mixed.add("print", false);
+  EXPECT_DOUBLE_EQ(mixed.balanced_accuracy(), (2.0 / 3.0 + 0.5) / 3.0);
+  EXPECT_EQ(eval::KindScore().balanced_accuracy(), 0.0);
 }
 
 TEST(SftData, TargetsAreTheAssistantTokensOnly) {
