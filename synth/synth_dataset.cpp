@@ -54,7 +54,8 @@ SynthSummary synthesize_dataset(const proto::SynthConfig& c, ProgressMeter* prog
       Rng rng(derive_seed(c.seed(), static_cast<uint64_t>(subject), static_cast<uint64_t>(k)));
       const int fine = rng.bernoulli(c.live_fraction()) ? 0 : 1 + static_cast<int>(rng.below(num_attack_types));
       const int donor = static_cast<int>((subject + 1 + rng.below(c.num_subjects() - 1)) % c.num_subjects());
-      RenderedFace face = render_face(c.image_size(), fine, look, make_subject_look(c.seed(), donor), dom, rng);
+      RenderedFace face = render_face(c.image_size(), fine, look, make_subject_look(c.seed(), donor), dom, rng,
+                                      c.adversarial_strength());
 
       Sample s;
       s.fine = static_cast<int16_t>(fine);

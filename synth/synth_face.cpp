@@ -197,7 +197,7 @@ DomainLook make_domain_look(uint64_t seed, int domain) {
 }
 
 RenderedFace render_face(int size, int fine, const SubjectLook& subject, const SubjectLook& other,
-                         const DomainLook& domain, Rng& rng) {
+                         const DomainLook& domain, Rng& rng, float adversarial_strength) {
   FASRL_CHECK(size >= 16, "image size ", size, " is too small to draw a face");
   FASRL_CHECK(fine >= kLive && fine <= kAdversarial, "unknown fine label ", fine);
   Planes p(size);
@@ -322,7 +322,7 @@ RenderedFace render_face(int size, int fine, const SubjectLook& subject, const S
       break;
     }
     case kAdversarial: {  // +-eps structured perturbation
-      const float eps = static_cast<float>(rng.uniform(9, 13));
+      const float eps = static_cast<float>(rng.uniform(9, 13)) * adversarial_strength;
       const float p1 = static_cast<float>(rng.uniform(0, 6.28)), p2 = static_cast<float>(rng.uniform(0, 6.28));
       for (int y = 0; y < s; ++y)
         for (int x = 0; x < s; ++x) {

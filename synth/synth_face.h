@@ -45,8 +45,9 @@ struct RenderedFace {
 };
 
 // `fine` uses the default vocabulary (data/schema.h). `other` is the donor
-// identity for face_swap.
+// identity for face_swap. adversarial_strength scales the adversarial
+// perturbation (synth.adversarial_strength; 1 = the default amplitude).
 RenderedFace render_face(int size, int fine, const SubjectLook& subject, const SubjectLook& other,
-                         const DomainLook& domain, Rng& rng);
+                         const DomainLook& domain, Rng& rng, float adversarial_strength);
 
 }  // namespace fasrl::synth

@@ -42,10 +42,16 @@ double nyquist_energy(const std::vector<uint8_t>& rgb) {
   return acc / ((kSize - 1) * (kSize - 1) * 3);
 }
 
-RenderedFace render(int fine, uint64_t seed) {
+RenderedFace render(int fine, uint64_t seed, float adversarial_strength = 1.0f) {
   fasrl::Rng rng(seed);
   return render_face(kSize, fine, make_subject_look(1, static_cast<int>(seed % 17)), make_subject_look(1, 99),
-                     make_domain_look(1, static_cast<int>(seed % 3)), rng);
+                     make_domain_look(1, static_cast<int>(seed % 3)), rng, adversarial_strength);
+}
+
+double mean_abs_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += std::abs(static_cast<double>(a[i]) - b[i]);
+  return sum / static_cast<double>(a.size());
 }
 
 }  // namespace
@@ -57,6 +63,17 @@ TEST(Synth, DepthSeparatesFacesFromFlatAttacks) {
     for (int fine : {1, 2}) correct += central_depth_std(render(fine, s).depth) < 12, ++total;      // paper / screen
   }
   EXPECT_GE(correct, total * 97 / 100) << correct << "/" << total;
+}
+
+TEST(Synth, AdversarialStrengthScalesThePerturbation) {
+  constexpr int kAdversarialLabel = 7;  // data/schema.h default_fine_labels
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    const auto clean = render(kAdversarialLabel, seed, 0.0f).rgb;  // same draws, no perturbation
+    const double once = mean_abs_difference(render(kAdversarialLabel, seed, 1.0f).rgb, clean);
+    const double twice = mean_abs_difference(render(kAdversarialLabel, seed, 2.0f).rgb, clean);
+    EXPECT_GT(once, 7.0) << seed;  // +-9..13 grey levels, less where clipped at 0/255
+    EXPECT_NEAR(twice / once, 2.0, 0.2) << seed;
+  }
 }
 
 TEST(Synth, ReplayHasIrGlareAndGanHasNyquistEnergy) {
