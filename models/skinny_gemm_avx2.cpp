@@ -21,10 +21,11 @@ struct Avx2 {
 
 }  // namespace
 
-// 4 weight rows × 3 input rows: 12 accumulators + 3 inputs + 1 weight = the 16 ymm registers.
+// 4 weight rows × 3 input rows: 12 accumulators + 3 inputs + 1 weight = the 16 ymm registers;
+// for one input row, 8 weight rows × 1 (8 + 1 + 1).
 void skinny_gemm_avx2(const float* x, int64_t n, int64_t in, const float* w, const float* bias, float* y, int64_t out,
                       int64_t col_begin, int64_t col_end) {
-  skinny_gemm<Avx2, 3>(x, n, in, w, bias, y, out, col_begin, col_end);
+  skinny_gemm<Avx2, 3, 1>(x, n, in, w, bias, y, out, col_begin, col_end);
 }
 
 }  // namespace fasrl::models

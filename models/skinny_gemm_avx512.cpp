@@ -17,10 +17,11 @@ struct Avx512 {
 
 }  // namespace
 
-// 4 weight rows × 6 input rows: 24 of the 32 zmm registers accumulate.
+// 4 weight rows × 6 input rows: 24 of the 32 zmm registers accumulate;
+// up to 3 input rows, 8 weight rows × 3 (24 again).
 void skinny_gemm_avx512(const float* x, int64_t n, int64_t in, const float* w, const float* bias, float* y, int64_t out,
                         int64_t col_begin, int64_t col_end) {
-  skinny_gemm<Avx512, 6>(x, n, in, w, bias, y, out, col_begin, col_end);
+  skinny_gemm<Avx512, 6, 3>(x, n, in, w, bias, y, out, col_begin, col_end);
 }
 
 }  // namespace fasrl::models

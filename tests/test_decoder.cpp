@@ -86,7 +86,7 @@ TEST(Decoder, HfDirectoryRoundTripAndForeignConfigKeys) {
 
 // The decode-step kernels of every instruction set this CPU has, against
 // torch::linear: row counts around the 3- and 6-row tiles, widths with and
-// without a vector tail, output counts around the 4-column blocks, a column
+// without a vector tail, output counts around the 4- and 8-column blocks, a column
 // range that starts inside the matrix, with and without bias.
 TEST(SkinnyGemm, EveryKernelEqualsTorchLinear) {
   int kernels = 0;
@@ -97,7 +97,7 @@ TEST(SkinnyGemm, EveryKernelEqualsTorchLinear) {
     torch::manual_seed(1);
     for (int64_t n : {1, 2, 3, 5, 6, 7, 8, 13, 64})
       for (int64_t in : {3, 16, 40, 776})
-        for (int64_t out : {1, 5, 12, 67}) {
+        for (int64_t out : {1, 5, 12, 20, 67}) {
           const torch::Tensor x = torch::randn({n, in}), w = torch::randn({out, in}), b = torch::randn({out});
           const torch::Tensor expected = torch::linear(x, w, b);  // [n, out]
           torch::Tensor y = torch::full({n, out}, std::nanf(""));
