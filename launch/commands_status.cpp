@@ -1,6 +1,8 @@
 // fasrl status RUN_DIR: where a run stands, from its files alone (no MPI, no
 // model): step/total, complete or not, the latest checkpoint, the last logged
-// metrics, the rate and ETA from metrics.jsonl's timestamps, the evaluations.
+// metrics, the rate and ETA from metrics.jsonl's timestamps, the evaluations,
+// and how the latest attempt ended (outcome.json). With --exit-code it exits
+// 0 (complete), 75 (preempted: requeue) or 1 (anything else).
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
@@ -12,6 +14,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "launch/commands.h"
+#include "launch/run_outcome.h"
 #include "trainer/progress.h"
 
 namespace fasrl::launch {
@@ -113,13 +116,33 @@ int cmd_status(const Args& args) {
       std::cout << "rate " << std::setprecision(3) << rate << " steps/s, ETA "
                 << trainer::format_duration(static_cast<double>(total - step) / rate) << " (if it is still running)\n";
   }
+  const std::optional<RunOutcome> outcome = read_run_outcome(dir);
+  if (outcome) {
+    std::cout << "latest attempt: ";
+    switch (outcome->state) {
+      case RunState::kRunning:
+        std::cout << "started at step " << outcome->step << " and has not ended: still running, or killed or failed "
+                  << "(see its log)";
+        break;
+      case RunState::kComplete:
+        std::cout << "complete at step " << outcome->step;
+        break;
+      case RunState::kPreempted:
+        std::cout << "preempted by signal " << outcome->signal << " at step " << outcome->step
+                  << ", checkpoint written; rerun the same command to resume";
+        break;
+    }
+    if (outcome->time > 0)
+      std::cout << " (" << trainer::format_duration(static_cast<double>(std::time(nullptr)) - outcome->time) << " ago)";
+    std::cout << "\n";
+  }
   for (const nlohmann::json* e : evals) {
     std::cout << "eval " << (*e)["eval"].get<std::string>() << " at step " << e->value("step", int64_t{0}) << ":";
     for (const char* key : {"acer", "auc", "mean_reward", "fine_accuracy", "coarse_accuracy", "binary_accuracy"})
       if (e->contains(key)) std::cout << " " << key << " " << number((*e)[key]);
     std::cout << "\n";
   }
-  return 0;
+  return args.has("exit-code") ? run_exit_code(complete, outcome) : 0;
 }
 
 }  // namespace fasrl::launch

@@ -19,6 +19,7 @@
 #include "launch/runtime.h"
 #include "launch/algorithms.h"
 #include "launch/commands.h"
+#include "launch/run_outcome.h"
 
 namespace fasrl::launch {
 
@@ -35,7 +36,7 @@ int64_t latest_checkpoint_step(const std::string& run_dir) {
 // What an earlier run left in run_dir (empty when there is nothing).
 std::vector<std::string> earlier_outputs(const std::string& run_dir) {
   std::vector<std::string> found;
-  for (const char* name : {"checkpoints", "metrics.jsonl", "tb", "eval", "plots"})
+  for (const char* name : {"checkpoints", "metrics.jsonl", "tb", "eval", "plots", "outcome.json"})
     if (path_exists(join_path(run_dir, name))) found.push_back(name);
   return found;
 }
@@ -90,11 +91,15 @@ int cmd_train(const Args& args) {
   if (world.rank == 0) {
     make_dirs(config.run().dir());
     atomic_write_file(join_path(config.run().dir(), "config.json"), message_to_json(config));
+    write_run_outcome(config.run().dir(), {RunState::kRunning, done});
     LOG(INFO) << "train (" << algorithm.name << "): " << world.size << " ranks x " << threads << " threads, run dir "
               << config.run().dir();
   }
   install_preemption_handlers();
   const TrainOutcome outcome = algorithm.train(config, world);
+  if (world.rank == 0)
+    write_run_outcome(config.run().dir(), {outcome.preempted ? RunState::kPreempted : RunState::kComplete, outcome.steps,
+                                           outcome.preempted ? preemption_signal() : 0});
   if (outcome.preempted) {
     if (world.rank == 0)
       std::cout << "preempted (signal " << preemption_signal() << ") at step " << outcome.steps

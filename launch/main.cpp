@@ -68,7 +68,9 @@ commands:
                                               and <think>/<answer> special tokens
   tokenizer encode --tokenizer tokenizer.json --in texts.json --out ids.json [--decoded F]
                                               byte-level BPE (HF tokenizer.json) over a JSON list of strings
-  status       RUN_DIR                        step/total, latest checkpoint, last metrics, rate and ETA of a run
+  status       RUN_DIR [--exit-code]          step/total, latest checkpoint, last metrics, rate and ETA of a run,
+                                              how its latest attempt ended; --exit-code: exit 0 if complete, 75
+                                              if preempted (requeue it), 1 otherwise
   plot         RUN_DIR [--out DIR]            PNG figures of a run with matplotlib (default RUN_DIR/plots): losses
                                               per term, GRPO rewards, evaluations, ROC and DET with the dev
                                               operating point, test APCER per attack type
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
       {"config show", {cmd_config_show, {kConfig, {}, true}}},
       {"eval scores", {cmd_eval_scores, {{"dev", "test", "out"}}}},
       {"train", {cmd_train, {kConfig, {"overwrite"}, true}}},
-      {"status", {cmd_status, {{}, {}, false, 1}}},
+      {"status", {cmd_status, {{}, {"exit-code"}, false, 1}}},
       {"plot", {cmd_plot, {{"out"}, {}, false, 1}}},
       {"experiment", {cmd_experiment, {kConfig, {"dry-run"}, true}}},
       {"eval", {cmd_eval, {{"config", "checkpoint"}, {}, true}}},

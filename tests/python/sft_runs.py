@@ -101,14 +101,17 @@ def learns(tmp):
 
 def check_status(tmp, run_dir):
     """fasrl status: a finished run reads as complete; a run in progress gets its
-    rate and ETA from metrics.jsonl's timestamps; a wrong folder is a clear error."""
+    rate and ETA from metrics.jsonl's timestamps; --exit-code gives 0 / 75 / 1 for
+    complete / preempted / anything else; a wrong folder or a malformed
+    outcome.json is a clear error."""
     # Training a finished run again reports it and leaves it alone.
     model = os.path.join(run_dir, "checkpoints", "step-000600", "model.safetensors")
     stamp = os.stat(model).st_mtime_ns
     _, out = sft(1, os.path.dirname(run_dir), os.path.basename(run_dir), fixture_run()[0])
     assert "is complete" in out and os.stat(model).st_mtime_ns == stamp, out
-    out = run([FASRL, "status", run_dir])
+    out = run([FASRL, "status", run_dir, "--exit-code"])  # exit 0: complete
     assert "step 600/600 (100%), complete" in out and "checkpoints/step-000600" in out and "eval final" in out, out
+    assert "latest attempt: complete at step 600" in out, out
     mid = os.path.join(tmp, "mid")
     os.makedirs(os.path.join(mid, "checkpoints"))
     json.dump({"train": {"algorithm": "sft", "steps": 100}}, open(os.path.join(mid, "config.json"), "w"))
@@ -120,9 +123,18 @@ def check_status(tmp, run_dir):
     open(os.path.join(mid, "checkpoints", "latest"), "w").write("step-000020")
     out = run([FASRL, "status", mid])
     assert "step 30/100 (30%)" in out and "complete" not in out and "ETA 35s" in out and "step-000020" in out, out
+    run([FASRL, "status", mid, "--exit-code"], expect_rc=1)  # no outcome.json: not complete, not preempted
+    outcome = os.path.join(mid, "outcome.json")
+    json.dump({"state": "preempted", "step": 20, "signal": 10, "time": now}, open(outcome, "w"))
+    out = run([FASRL, "status", mid, "--exit-code"], expect_rc=75)
+    assert "latest attempt: preempted by signal 10 at step 20" in out, out
+    json.dump({"state": "stopped", "step": 20}, open(outcome, "w"))
+    out = run([FASRL, "status", mid], expect_rc=1)
+    assert "outcome.json: 'state' is \"stopped\"; expected running, complete or preempted" in out, out
     out = run([FASRL, "status", tmp], expect_rc=1)
     assert "config.json: missing" in out, out
-    print("status: finished and in-progress runs read right; a folder without config.json is a clear error")
+    print("status: finished, in-progress and preempted runs read right (--exit-code 0 / 1 / 75); a folder without "
+          "config.json or a malformed outcome.json is a clear error")
 
 
 def check_export(tmp, run_dir, data):
