@@ -31,6 +31,20 @@
 namespace fasrl::launch {
 namespace {
 
+// The last `count` non-empty lines of a cell's log, each prefixed "  | ":
+// printed when the first cells all fail, whose shared cause (mpirun refusing
+// to start, a missing dataset) is nearly always in them.
+std::string last_lines(const std::string& path, size_t count) {
+  if (!path_exists(path)) return "  | (no log)\n";
+  std::vector<std::string> lines;
+  std::istringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  std::string out;
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += "  | " + lines[i] + "\n";
+  return out;
+}
+
 std::string self_exe() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -206,7 +220,8 @@ int cmd_experiment(const Args& args) {
       never_started = todo.size() - next;
       next = todo.size();
       std::cout << "experiment: the first " << failed.size() << " cells all failed; not starting the other " << never_started
-                << " (see their train.log)\n" << std::flush;
+                << " (see their train.log). The end of " << join_path(cell.run_dir, "train.log") << ":\n"
+                << last_lines(join_path(cell.run_dir, "train.log"), 12) << std::flush;
     }
   }
   if (!failed.empty()) {

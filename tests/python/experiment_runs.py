@@ -102,8 +102,10 @@ def main():
         # 2 at once: when the third failure arrives the fourth cell is already running.
         assert "the first 3 cells all failed; not starting the other 4" in stopped, stopped
         assert "4 cell(s) failed, 4 not started because the first ones all failed" in stopped, stopped
+        # The cause is shown, not only named: the end of the third failed cell's log.
+        assert "train.log:\n" in stopped and "  | " in stopped and "train.crash_at_step=5: exiting abruptly" in stopped, stopped
         logs = [d for d, _, files in os.walk(out) if "train.log" in files]
         assert len(logs) == 4, logs
-        print("a grid whose first 3 cells all fail stops there instead of failing every cell")
+        print("a grid whose first 3 cells all fail stops there, with the end of a failed cell's log")
 
 main()
