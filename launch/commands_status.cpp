@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/json_file.h"
 #include "launch/commands.h"
 #include "launch/run_outcome.h"
 #include "trainer/progress.h"
@@ -20,14 +21,6 @@
 namespace fasrl::launch {
 
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    raise(ErrorKind::kCorruption, path, ": not JSON (", e.what(), ")");
-  }
-}
 
 std::vector<nlohmann::json> read_rows(const std::string& path) {
   std::vector<std::string> lines;
@@ -78,7 +71,7 @@ int cmd_status(const Args& args) {
   if (!path_exists(config_path))
     raise(ErrorKind::kNotFound, config_path, ": missing; a fasrl run directory (run.dir) has config.json, metrics.jsonl "
           "and checkpoints/");
-  const nlohmann::json config = read_json(config_path);
+  const nlohmann::json config = read_json_file(config_path);
   const nlohmann::json train = config.value("train", nlohmann::json::object());
   const int64_t total = train.value("steps", int64_t{0});
   const std::vector<nlohmann::json> rows = path_exists(metrics_path) ? read_rows(metrics_path) : std::vector<nlohmann::json>{};

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/json_file.h"
 #include "core/preemption.h"
 
 namespace fasrl::launch {
@@ -39,12 +40,7 @@ void write_run_outcome(const std::string& run_dir, RunOutcome outcome) {
 std::optional<RunOutcome> read_run_outcome(const std::string& run_dir) {
   const std::string path = outcome_path(run_dir);
   if (!path_exists(path)) return std::nullopt;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    raise(ErrorKind::kCorruption, path, ": not JSON (", e.what(), ")");
-  }
+  const nlohmann::json j = read_json_file(path);
   if (!j.is_object()) raise(ErrorKind::kCorruption, path, ": expected a JSON object");
   RunOutcome out;
   const auto state = j.find("state");
